@@ -1,0 +1,75 @@
+package dev.pgbroker;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.postgresql.util.PSQLException;
+
+/** Runs JDBC work and turns database errors into the exceptions the API promises. */
+final class Sql {
+  /** SQLSTATEs raised by the schema's functions; see 001_queues.sql. */
+  static final String UNKNOWN_QUEUE = "PB001";
+
+  static final String INVALID_ARGUMENT = "PB002";
+
+  /** Malformed text for a typed value, such as JSON or a UUID. */
+  private static final String INVALID_TEXT = "22P02";
+
+  private static final String INVALID_JSON = "22032";
+
+  @FunctionalInterface
+  interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  private Sql() {}
+
+  /** Runs work on a pooled connection as one transaction of its own. */
+  static <T> T run(DataSource ds, String action, Work<T> work) {
+    try (Connection c = ds.getConnection()) {
+      boolean auto = c.getAutoCommit();
+      try {
+        T result = work.run(c);
+        if (!auto) {
+          c.commit();
+        }
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        if (!auto) {
+          c.rollback();
+        }
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw translate(action, e);
+    }
+  }
+
+  /** Runs work on the caller's connection, inside whatever transaction the caller has open. */
+  static <T> T onCaller(Connection c, String action, Work<T> work) {
+    try {
+      return work.run(c);
+    } catch (SQLException e) {
+      throw translate(action, e);
+    }
+  }
+
+  static RuntimeException translate(String action, SQLException e) {
+    String state = e.getSQLState();
+    String message = serverMessage(e);
+    if (UNKNOWN_QUEUE.equals(state)) {
+      return new UnknownQueueException(action + ": " + message, e);
+    }
+    if (INVALID_ARGUMENT.equals(state) || INVALID_TEXT.equals(state) || INVALID_JSON.equals(state)) {
+      return new IllegalArgumentException(action + ": " + message, e);
+    }
+    return new BrokerException(action + " failed: " + message, e);
+  }
+
+  private static String serverMessage(SQLException e) {
+    if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
+      return p.getServerErrorMessage().getMessage();
+    }
+    return e.getMessage();
+  }
+}

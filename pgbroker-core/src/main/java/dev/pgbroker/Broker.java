@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -131,7 +132,7 @@ public final class Broker {
     String json = toJson(options.given());
     Sql.run(dataSource, "create queue " + queue, c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "select " + schema + ".create_find_queue(?, ?::jsonb)")) {
+          "select " + schema + ".create_queue(?, ?::jsonb)")) {
         ps.setString(1, queue); // queue name
         ps.setString(2, json); // the settings given, as create_queue option keys
         ps.execute();
@@ -144,7 +145,7 @@ public final class Broker {
   public boolean deleteQueue(String queue) {
     checkQueueName(queue);
     return Sql.run(dataSource, "delete queue " + queue, c -> {
-      try (PreparedStatement ps = c.prepareStatement("select " + schema + ".delete_find_queue(?)")) {
+      try (PreparedStatement ps = c.prepareStatement("select " + schema + ".delete_queue(?)")) {
         ps.setString(1, queue); // queue name
         return single(ps, rs -> rs.getBoolean(1));
       }
@@ -188,12 +189,12 @@ public final class Broker {
 
   /** Sends one message; returns its id (an existing message's id on a dedup hit). */
   public long send(String queue, Object payload, SendOptions options) {
-    return Sql.run(dataSource, "send to " + queue, c -> insert(c, queue, List.of(payload), options)).get(0);
+    return Sql.run(dataSource, "send to " + queue, c -> insert(c, queue, Collections.singletonList(payload), options)).get(0);
   }
 
   /** Sends one message inside the caller's transaction: it exists only if that commits. */
   public long send(Connection tx, String queue, Object payload, SendOptions options) {
-    return Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, List.of(payload), options)).get(0);
+    return Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, Collections.singletonList(payload), options)).get(0);
   }
 
   /** Sends many messages in one statement; returns their ids in order. */

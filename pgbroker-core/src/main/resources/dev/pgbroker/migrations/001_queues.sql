@@ -181,7 +181,7 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- Queues
 
-create function {{schema}}.create_find_queue(queue text, options jsonb default '{}') returns void
+create function {{schema}}.create_queue(queue text, options jsonb default '{}') returns void
 language plpgsql as $$
 declare
   o jsonb := coalesce(options, '{}');
@@ -237,7 +237,7 @@ begin
   end if;
 end $$;
 
-create function {{schema}}.delete_find_queue(queue text) returns boolean
+create function {{schema}}.delete_queue(queue text) returns boolean
 language plpgsql as $$
 begin
   perform {{schema}}._check_name('queue', queue);
@@ -624,22 +624,24 @@ create function {{schema}}.stats(queue text)
 returns table (ready bigint, delayed bigint, in_flight bigint, dead bigint,
                oldest_ready_age_ms bigint, sent bigint, acked bigint, failed bigint,
                dead_lettered bigint)
-language sql stable as $$
-  select m.ready, m.delayed, m.in_flight, d.dead, m.oldest_ms, c.sent, c.acked, c.failed,
-         c.dead
-  from (select {{schema}}._find_queue(queue)) as checked,
-  lateral (
+language plpgsql stable as $$
+#variable_conflict use_column
+declare
+  q text := ({{schema}}._find_queue(queue)).name;
+begin
+  return query
+  select m.ready, m.delayed, m.in_flight, d.dead, m.oldest_ms, c.sent, c.acked, c.failed, c.dead
+  from (
     select count(*) filter (where visible_at <= now()) as ready,
            count(*) filter (where lease is null and visible_at > now()) as delayed,
            count(*) filter (where lease is not null and visible_at > now()) as in_flight,
            (extract(epoch from now() - min(visible_at) filter (where visible_at <= now()))
              * 1000)::bigint as oldest_ms
-    from {{schema}}.message where message.queue = stats.queue) m,
-  lateral (select count(*) as dead from {{schema}}.dead_letter dl
-           where dl.queue = stats.queue) d,
-  lateral (select coalesce(sum(c.sent), 0)::bigint as sent,
-                  coalesce(sum(c.acked), 0)::bigint as acked,
-                  coalesce(sum(c.failed), 0)::bigint as failed,
-                  coalesce(sum(c.dead), 0)::bigint as dead
-           from {{schema}}.counter c where c.queue = stats.queue) c;
-$$;
+    from {{schema}}.message m where m.queue = q) m,
+  (select count(*) as dead from {{schema}}.dead_letter dl where dl.queue = q) d,
+  (select coalesce(sum(c.sent), 0)::bigint as sent,
+          coalesce(sum(c.acked), 0)::bigint as acked,
+          coalesce(sum(c.failed), 0)::bigint as failed,
+          coalesce(sum(c.dead), 0)::bigint as dead
+   from {{schema}}.counter c where c.queue = q) c;
+end $$;

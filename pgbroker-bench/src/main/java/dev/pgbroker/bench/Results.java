@@ -1,0 +1,170 @@
+package dev.pgbroker.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+
+/**
+ * Every figure of one run, in the order measured, and the ratios the issue sets targets for.
+ * Each figure has a stable key (the JSON and the smoke test use it), a label for the table, the
+ * text shown, and its numbers.
+ */
+final class Results {
+  /** One measured figure; {@code value} is the number ratios use (msg/s, ms or MB). */
+  record Figure(String key, String label, String shown, Double value, Map<String, Object> data) {}
+
+  /** A ratio of two figures, with the target it is held to; {@code met} is null with no target. */
+  record Ratio(String key, String label, Double value, String target, Boolean met) {}
+
+  private final Map<String, Figure> figures = new LinkedHashMap<>();
+  private final List<String> errors = new ArrayList<>();
+
+  /** A throughput: {@code count} messages in {@code nanos}. */
+  void rate(String key, String label, long count, long nanos, String note) {
+    double seconds = nanos / 1e9;
+    double perSecond = count / seconds;
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("messages", count);
+    data.put("seconds", round(seconds, 3));
+    data.put("msgPerSecond", Math.round(perSecond));
+    if (note != null) {
+      data.put("note", note);
+    }
+    String shown = String.format("%,.0f msg/s (%,d in %.2f s%s)", perSecond, count, seconds,
+        note == null ? "" : "; " + note);
+    figures.put(key, new Figure(key, label, shown, perSecond, data));
+  }
+
+  /** Latencies in nanoseconds; the figure's value is p50 in ms, and p99 is kept for ratios. */
+  Figure latency(String key, String label, long[] nanos, String note) {
+    long[] sorted = nanos.clone();
+    Arrays.sort(sorted);
+    double p50 = percentileMs(sorted, 0.50);
+    double p95 = percentileMs(sorted, 0.95);
+    double p99 = percentileMs(sorted, 0.99);
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("samples", sorted.length);
+    data.put("p50Ms", round(p50, 3));
+    data.put("p95Ms", round(p95, 3));
+    data.put("p99Ms", round(p99, 3));
+    data.put("maxMs", round(sorted[sorted.length - 1] / 1e6, 3));
+    if (note != null) {
+      data.put("note", note);
+    }
+    String shown = String.format("p50 %s / p95 %s / p99 %s ms (n=%d%s)", ms(p50), ms(p95), ms(p99),
+        sorted.length, note == null ? "" : "; " + note);
+    Figure f = new Figure(key, label, shown, p50, data);
+    figures.put(key, f);
+    return f;
+  }
+
+  /** Heap high-water marks in bytes: all heap pools, and the old generation alone. */
+  void heap(String key, String label, long heapPeak, long oldGenPeak) {
+    double mb = heapPeak / 1048576.0;
+    double oldMb = oldGenPeak / 1048576.0;
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("heapPeakMb", round(mb, 1));
+    data.put("oldGenPeakMb", round(oldMb, 1));
+    String shown = String.format("%.0f MB heap peak (old gen %.0f MB)", mb, oldMb);
+    figures.put(key, new Figure(key, label, shown, mb, data));
+  }
+
+  /** A scenario that failed: the run goes on, the table says what broke. */
+  void failed(String key, String label, Exception e) {
+    String why = e.getClass().getSimpleName() + ": " + e.getMessage();
+    errors.add(label + ": " + why);
+    figures.put(key, new Figure(key, label, "FAILED: " + why, null, Map.of("error", why)));
+  }
+
+  List<Figure> figures() {
+    return List.copyOf(figures.values());
+  }
+
+  List<String> errors() {
+    return List.copyOf(errors);
+  }
+
+  OptionalDouble value(String key) {
+    Figure f = figures.get(key);
+    return f == null || f.value() == null ? OptionalDouble.empty() : OptionalDouble.of(f.value());
+  }
+
+  OptionalDouble data(String key, String field) {
+    Figure f = figures.get(key);
+    return f == null || !(f.data().get(field) instanceof Number n)
+        ? OptionalDouble.empty() : OptionalDouble.of(n.doubleValue());
+  }
+
+  /** The ratios of the issue's targets, from whatever figures this run has. */
+  List<Ratio> ratios() {
+    List<Ratio> out = new ArrayList<>();
+    ratio(out, "worker_vs_raw", "pgbroker worker / raw-SQL dequeue", "pgbroker.worker",
+        "raw.dequeue", 0.70);
+    ratio(out, "send_vs_raw", "pgbroker batch send / raw-SQL insert", "pgbroker.batch_send",
+        "raw.insert", 0.60);
+    ratio(out, "worker_vs_dbscheduler", "pgbroker worker / db-scheduler processing",
+        "pgbroker.worker", "dbscheduler.process", 5.0);
+    ratio(out, "worker_vs_jobrunr", "pgbroker worker / JobRunr processing", "pgbroker.worker",
+        "jobrunr.process", 15.0);
+    ratio(out, "send_vs_dbscheduler", "pgbroker batch send / db-scheduler enqueue",
+        "pgbroker.batch_send", "dbscheduler.enqueue", null);
+    ratio(out, "send_vs_jobrunr", "pgbroker batch send / JobRunr enqueue", "pgbroker.batch_send",
+        "jobrunr.enqueue", null);
+    ratio(out, "backlog_vs_small", "pgbroker worker, 1M backlog / small backlog",
+        "pgbroker.backlog_worker", "pgbroker.worker", 0.80);
+    OptionalDouble small = value("pgbroker.heap_small");
+    OptionalDouble big = value("pgbroker.heap_backlog");
+    if (small.isPresent() && big.isPresent()) {
+      double r = big.getAsDouble() / small.getAsDouble();
+      // "Flat": within 25% plus some slack for GC timing, which moves peaks by tens of MB.
+      boolean flat = big.getAsDouble() <= small.getAsDouble() * 1.25 + 32;
+      out.add(new Ratio("heap_backlog_vs_small", "pgbroker worker heap peak, 1M / small backlog",
+          r, "flat (<= 1.25x + 32 MB)", flat));
+    }
+    OptionalDouble p50 = data("pgbroker.latency_notify", "p50Ms");
+    OptionalDouble p99 = data("pgbroker.latency_notify", "p99Ms");
+    if (p50.isPresent()) {
+      out.add(new Ratio("latency_p50", "pgbroker idle latency p50, LISTEN/NOTIFY (ms)",
+          p50.getAsDouble(), "<= 3 ms", p50.getAsDouble() <= 3));
+    }
+    if (p99.isPresent()) {
+      out.add(new Ratio("latency_p99", "pgbroker idle latency p99, LISTEN/NOTIFY (ms)",
+          p99.getAsDouble(), "<= 10 ms", p99.getAsDouble() <= 10));
+    }
+    return out;
+  }
+
+  private void ratio(List<Ratio> out, String key, String label, String top, String bottom,
+      Double atLeast) {
+    OptionalDouble a = value(top);
+    OptionalDouble b = value(bottom);
+    if (a.isEmpty() || b.isEmpty() || b.getAsDouble() == 0) {
+      return;
+    }
+    double r = a.getAsDouble() / b.getAsDouble();
+    String target = atLeast == null ? null : ">= " + (atLeast < 1.5 ? pct(atLeast) : atLeast + "x");
+    out.add(new Ratio(key, label, r, target, atLeast == null ? null : r >= atLeast));
+  }
+
+  private static double percentileMs(long[] sorted, double q) {
+    int i = (int) Math.ceil(q * sorted.length) - 1;
+    return Math.max(0, sorted[Math.max(0, Math.min(i, sorted.length - 1))]) / 1e6;
+  }
+
+  static String ms(double ms) {
+    return ms >= 100 ? String.format("%.0f", ms) : ms >= 10 ? String.format("%.1f", ms)
+        : String.format("%.2f", ms);
+  }
+
+  static String pct(double r) {
+    return String.format("%.0f%%", r * 100);
+  }
+
+  private static double round(double v, int places) {
+    double f = Math.pow(10, places);
+    return Math.round(v * f) / f;
+  }
+}

@@ -1,0 +1,52 @@
+package dev.pgbroker.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How much work each scenario does. The defaults finish the whole run in under ten minutes on a
+ * 2-core machine; {@link #quick()} is the CI smoke size, where only "it runs" matters.
+ *
+ * @param messages messages per throughput scenario (sends, raw queue, small-backlog drain)
+ * @param backlog the large backlog the worker drains
+ * @param singleSends one-message transactions in the transactional-send scenario
+ * @param latencySamples spaced sends per pgbroker latency figure
+ * @param latencySpacingMs gap between those sends
+ * @param peerMessages messages for each peer's enqueue and processing figures
+ * @param peerLatencySamples spaced enqueues per peer latency figure
+ * @param concurrency handlers (pgbroker) or worker threads (peers) running at once
+ * @param threads client threads for producers and the raw-SQL consumers
+ */
+record Sizes(int messages, int backlog, int singleSends, int latencySamples,
+    int latencySpacingMs, int peerMessages, int peerLatencySamples, int concurrency,
+    int threads) {
+
+  static Sizes defaults() {
+    return new Sizes(200_000, 1_000_000, 10_000, 250, 20, 200_000, 50, 64, 4);
+  }
+
+  static Sizes quick() {
+    return new Sizes(2_000, 5_000, 400, 20, 20, 1_000, 5, 16, 4);
+  }
+
+  Sizes with(Integer messages, Integer backlog, Integer peerMessages, Integer concurrency) {
+    return new Sizes(messages != null ? messages : this.messages,
+        backlog != null ? backlog : this.backlog, singleSends, latencySamples, latencySpacingMs,
+        peerMessages != null ? peerMessages : messages != null ? messages : this.peerMessages,
+        peerLatencySamples, concurrency != null ? concurrency : this.concurrency, threads);
+  }
+
+  Map<String, Object> asMap() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("messages", messages);
+    m.put("backlog", backlog);
+    m.put("singleSends", singleSends);
+    m.put("latencySamples", latencySamples);
+    m.put("latencySpacingMs", latencySpacingMs);
+    m.put("peerMessages", peerMessages);
+    m.put("peerLatencySamples", peerLatencySamples);
+    m.put("concurrency", concurrency);
+    m.put("threads", threads);
+    return m;
+  }
+}

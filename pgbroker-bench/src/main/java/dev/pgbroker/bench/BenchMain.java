@@ -43,7 +43,7 @@ final class BenchMain implements Callable<Integer> {
   Integer peerMessages;
 
   @Option(names = "--concurrency", paramLabel = "N",
-      description = "pgbroker handlers / peer worker threads at once (default 64; quick 16)")
+      description = "pgbroker handlers / peer worker threads at once (default 500; quick 16)")
   Integer concurrency;
 
   @Option(names = "--only", split = ",", paramLabel = "GROUP",
@@ -99,6 +99,7 @@ final class BenchMain implements Callable<Integer> {
           () -> new DbSchedulerScenario(server, sizes, progress).run(results));
       group("jobrunr", results, () -> new JobRunrScenario(server, sizes, progress).run(results));
     }
+    machine.put("loadAverageAtEnd", loadAverage());
     machine.put("finishedAt",
         OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS).toString());
     String table = Report.table(results);
@@ -147,7 +148,18 @@ final class BenchMain implements Callable<Integer> {
         + ", max heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
     m.put("postgres", server.version());
     m.put("server", server.embedded() ? "embedded, started by the run" : "local, same machine");
+    m.put("loadAverageAtStart", loadAverage());
     return m;
+  }
+
+  /** 1, 5 and 15 minute load averages: other work on this machine makes figures noisy. */
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
   }
 
   private static String cpuModel() {

@@ -151,7 +151,10 @@ final class Load {
     }
   }
 
-  /** Peak heap use since the last reset, summed over heap pools; [all pools, old gen only]. */
+  /**
+   * Heap use since the last reset: [peak summed over heap pools, old-generation peak, live heap
+   * after a full GC now].
+   */
   static long[] heapPeaks() {
     long all = 0;
     long old = 0;
@@ -164,6 +167,8 @@ final class Load {
         }
       }
     }
-    return new long[] {all, old};
+    System.gc();
+    long live = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    return new long[] {all, old, live};
   }
 }

@@ -26,13 +26,15 @@ final class PgbrokerScenarios {
   static final String QUEUE = "bench";
   static final int SEND_BATCH = 100;
   static final int FILL_BATCH = 1000;
+  /** A concurrency users often pick; shown beside the tuned one when that is higher. */
+  static final int USUAL_CONCURRENCY = 64;
   /** Sends to let the JIT and the LISTEN connection settle before latency samples count. */
   private static final int WARM_UP = 10;
 
   private final Server server;
   private final Sizes sizes;
   private final Progress progress;
-  /** Heap peaks of the last drain: [all heap pools, old generation]. */
+  /** Heap figures of the last drain, as {@link Load#heapPeaks()} gives them. */
   private long[] lastHeapPeaks;
 
   PgbrokerScenarios(Server server, Sizes sizes, Progress progress) {
@@ -51,10 +53,20 @@ final class PgbrokerScenarios {
     Load.rate(r, progress, "pgbroker.worker", "pgbroker: worker drains " + count(sizes.messages())
         + " backlog, concurrency " + c, () -> fresh((b, ds) -> {
           fill(b, ds, sizes.messages());
-          return drain(b, sizes.messages());
+          return drain(b, sizes.messages(), c);
         }));
     heap(r, "pgbroker.heap_small", "pgbroker: worker heap high-water mark, "
         + count(sizes.messages()) + " backlog");
+    if (c > USUAL_CONCURRENCY) {
+      // A worker leases at most its free capacity per fetch, so concurrency sets the batch size.
+      Load.rate(r, progress, "pgbroker.worker_usual", "pgbroker: worker drains "
+          + count(sizes.messages()) + " backlog, concurrency " + USUAL_CONCURRENCY,
+          () -> fresh((b, ds) -> {
+            fill(b, ds, sizes.messages());
+            return drain(b, sizes.messages(), USUAL_CONCURRENCY);
+          }));
+      lastHeapPeaks = null;
+    }
     Load.latency(r, progress, "pgbroker.latency_notify", "pgbroker: idle latency, send commit"
         + " to handler start, LISTEN/NOTIFY", sizes.latencySpacingMs() + " ms apart",
         () -> fresh((b, ds) -> latency(b, true)));
@@ -67,7 +79,7 @@ final class PgbrokerScenarios {
           Load.rate(r, progress, "pgbroker.backlog_fill", "pgbroker: batch send, sendBatch of "
               + FILL_BATCH + ", " + threads + " threads (filling the large backlog)",
               () -> fill(b, ds, sizes.backlog()));
-          return drain(b, sizes.backlog());
+          return drain(b, sizes.backlog(), c);
         }));
     heap(r, "pgbroker.heap_backlog", "pgbroker: worker heap high-water mark, "
         + count(sizes.backlog()) + " backlog");
@@ -142,14 +154,14 @@ final class PgbrokerScenarios {
    * Starts a worker on a filled queue and times it until every message is handled and its ack
    * is in (the queue's stats show nothing left). Keeps the heap high-water mark of the drain.
    */
-  private Measured drain(Broker broker, int n) {
+  private Measured drain(Broker broker, int n, int concurrency) {
     progress.phase("pgbroker: worker draining " + count(n));
     AtomicLong handled = new AtomicLong();
     Load.resetHeapPeaks();
     long t0 = System.nanoTime();
     try (Worker worker = broker.worker()
         .handle(QUEUE, d -> handled.incrementAndGet())
-        .concurrency(QUEUE, sizes.concurrency())
+        .concurrency(QUEUE, concurrency)
         .start()) {
       progress.await(() -> handled.get() >= n, () -> String.format("%,d handled, %,.0f msg/s",
           handled.get(), handled.get() / ((System.nanoTime() - t0) / 1e9)), timeout(n));
@@ -168,7 +180,7 @@ final class PgbrokerScenarios {
   /** Records the heap peaks of the last drain, if it got that far. */
   private void heap(Results r, String key, String label) {
     if (lastHeapPeaks != null) {
-      r.heap(key, label, lastHeapPeaks[0], lastHeapPeaks[1]);
+      r.heap(key, label, lastHeapPeaks[0], lastHeapPeaks[1], lastHeapPeaks[2]);
       lastHeapPeaks = null;
     }
   }

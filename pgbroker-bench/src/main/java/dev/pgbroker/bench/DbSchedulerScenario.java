@@ -64,7 +64,8 @@ final class DbSchedulerScenario {
         }
       });
       Load.rate(r, progress, "dbscheduler.enqueue", "db-scheduler: enqueue, scheduleBatch of "
-          + SCHEDULE_BATCH + ", " + sizes.threads() + " threads" + size, () -> enqueue(ds, task, n));
+          + SCHEDULE_BATCH + ", " + sizes.threads() + " threads" + size,
+          () -> enqueue(ds, task, n));
       Server.vacuumAnalyze(ds, "scheduled_tasks");
       Scheduler scheduler = Scheduler.create(ds, task)
           .threads(sizes.concurrency())

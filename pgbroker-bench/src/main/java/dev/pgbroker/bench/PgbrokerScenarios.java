@@ -194,7 +194,7 @@ final class PgbrokerScenarios {
     return true;
   }
 
-  /** Latency samples: handler start minus send return, for spaced single sends to an idle worker. */
+  /** Latency samples: handler start minus send return, for spaced sends to an idle worker. */
   private long[] latency(Broker broker, boolean listenNotify) throws Exception {
     int n = sizes.latencySamples();
     progress.phase("pgbroker: idle latency " + (listenNotify ? "with LISTEN/NOTIFY" : "polling")

@@ -50,7 +50,8 @@ final class Progress {
     long end = System.nanoTime() + timeout.toNanos();
     while (!done.getAsBoolean()) {
       if (System.nanoTime() > end) {
-        throw new IllegalStateException(phase + ": gave up after " + timeout + " at " + status.get());
+        throw new IllegalStateException(
+            phase + ": gave up after " + timeout + " at " + status.get());
       }
       update(status.get());
       sleep(5);

@@ -119,7 +119,8 @@ final class RawSqlQueue {
     long nanos = Load.parallel(sizes.threads(), t -> {
       int mine = Load.share(n, sizes.threads(), t);
       try (Connection c = ds.getConnection();
-          PreparedStatement ps = c.prepareStatement("insert into job (payload) values (?::jsonb)")) {
+          PreparedStatement ps =
+              c.prepareStatement("insert into job (payload) values (?::jsonb)")) {
         c.setAutoCommit(false);
         for (int i = 0; i < mine; i++) {
           ps.setString(1, Load.payload(i)); // the one message's payload

@@ -120,7 +120,7 @@ final class Results {
         "pgbroker.batch_send", "dbscheduler.enqueue", null);
     ratio(out, "send_vs_jobrunr", "pgbroker batch send / JobRunr enqueue", "pgbroker.batch_send",
         "jobrunr.enqueue", null);
-    ratio(out, "backlog_vs_small", "pgbroker worker, 1M backlog / small backlog",
+    ratio(out, "backlog_vs_small", "pgbroker worker, large backlog / small backlog",
         "pgbroker.backlog_worker", "pgbroker.worker", 0.80);
     OptionalDouble small = value("pgbroker.heap_small");
     OptionalDouble big = value("pgbroker.heap_backlog");
@@ -128,7 +128,7 @@ final class Results {
       double r = big.getAsDouble() / small.getAsDouble();
       // "Flat": within 25%, plus slack for GC timing, which moves peaks by a few MB.
       boolean flat = big.getAsDouble() <= small.getAsDouble() * 1.25 + 16;
-      out.add(new Ratio("heap_backlog_vs_small", "pgbroker worker old-gen heap peak, 1M / small"
+      out.add(new Ratio("heap_backlog_vs_small", "pgbroker worker old-gen heap peak, large / small"
           + " backlog", r, "flat (<= 1.25x + 16 MB)", flat));
     }
     OptionalDouble p50 = data("pgbroker.latency_notify", "p50Ms");

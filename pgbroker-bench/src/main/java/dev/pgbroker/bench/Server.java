@@ -40,7 +40,8 @@ final class Server implements AutoCloseable {
       return new Server(url, null);
     } catch (SQLException e) {
       if (given != null) {
-        throw new IllegalStateException("no PostgreSQL answers at " + given + ": " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "no PostgreSQL answers at " + given + ": " + e.getMessage(), e);
       }
     }
     progress.phase("no PostgreSQL at " + DEFAULT_URL + "; starting an embedded one");

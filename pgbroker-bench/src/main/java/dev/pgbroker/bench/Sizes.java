@@ -24,7 +24,7 @@ record Sizes(int messages, int backlog, int singleSends, int latencySamples,
     int threads) {
 
   static Sizes defaults() {
-    return new Sizes(200_000, 1_000_000, 10_000, 250, 20, 200_000, 50, 500, 4);
+    return new Sizes(500_000, 1_000_000, 10_000, 250, 20, 500_000, 50, 500, 4);
   }
 
   static Sizes quick() {

@@ -65,7 +65,7 @@ final class PgbrokerScenarios {
             fill(b, ds, sizes.messages());
             return drain(b, sizes.messages(), USUAL_CONCURRENCY);
           }));
-      lastHeapPeaks = null;
+      lastHeapPeaks = null; // the heap rows compare the tuned drains only
     }
     Load.latency(r, progress, "pgbroker.latency_notify", "pgbroker: idle latency, send commit"
         + " to handler start, LISTEN/NOTIFY", sizes.latencySpacingMs() + " ms apart",

@@ -1,0 +1,75 @@
+package dev.pgbroker.server;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pgbroker.Broker;
+import java.io.PrintWriter;
+import java.sql.SQLException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code pgbroker demo}: runs {@link Demo} on a given database or an embedded one. */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Show pgbroker at work: competing consumers with exactly-once effects, a delayed message,",
+      "retries into the dead-letter store and replay, and a transactional send that rolls back.",
+      "Without --db it starts an embedded PostgreSQL for the run."
+    })
+final class DemoCommand implements Callable<Integer> {
+  static final int MAX_MESSAGES = 1_000_000;
+  /** The producer, three consumers, the progress line and the demo's own checks. */
+  private static final int POOL_SIZE = 8;
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--db",
+      paramLabel = "<jdbc-url>",
+      description = "PostgreSQL JDBC URL; default: an embedded PostgreSQL started for this run.")
+  String db;
+
+  @Option(
+      names = "--schema",
+      defaultValue = Broker.DEFAULT_SCHEMA,
+      description = "Schema for pgbroker's tables (default: ${DEFAULT-VALUE}); the demo's own"
+          + " table goes in <schema>_demo.")
+  String schema;
+
+  @Option(
+      names = "--messages",
+      paramLabel = "N",
+      defaultValue = "2000",
+      description = "Payments to send (default: ${DEFAULT-VALUE}).")
+  int messages;
+
+  @Override
+  public Integer call() throws SQLException, InterruptedException {
+    if (messages < 1 || messages > MAX_MESSAGES) {
+      throw new ParameterException(spec.commandLine(),
+          "--messages must be between 1 and " + MAX_MESSAGES + ", was " + messages);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    long start = System.nanoTime();
+    if (db == null) {
+      out.println("No --db given: starting an embedded PostgreSQL for this run...");
+      out.flush();
+    }
+    try (EmbeddedDatabase embedded = db == null ? EmbeddedDatabase.start() : null;
+        HikariDataSource ds = Database.open(db == null ? embedded.jdbcUrl() : db, POOL_SIZE)) {
+      out.printf("database: %s%s%n", Database.describe(ds), embedded == null ? ""
+          : String.format(" (embedded, ready in %.1f s)", (System.nanoTime() - start) / 1e9));
+      // Built without migrating, so that migrate() below can say what it did.
+      Broker broker = Broker.create(ds).schema(schema).migrate(false).build();
+      int applied = broker.migrate();
+      out.printf("schema %s: applied %d migration%s%n", schema, applied, applied == 1 ? "" : "s");
+      Summary summary = new Demo(broker, ds, out, messages, start).run();
+      summary.print(out);
+      return summary.ok() ? 0 : Main.FAILED;
+    }
+  }
+}

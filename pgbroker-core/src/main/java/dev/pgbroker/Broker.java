@@ -13,12 +13,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -170,7 +172,7 @@ public final class Broker {
     checkQueueName(queue);
     String json = Sql.run(dataSource, "read settings of queue " + queue, c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "select to_jsonb(q) - 'name' - 'created_at' from " + schema + "._queue(?) q")) {
+          "select to_jsonb(q) - 'name' - 'created_at' from " + schema + "._find_queue(?) q")) {
         ps.setString(1, queue); // queue name; _queue raises for an unknown one
         return single(ps, rs -> rs.getString(1));
       }
@@ -187,12 +189,12 @@ public final class Broker {
 
   /** Sends one message; returns its id (an existing message's id on a dedup hit). */
   public long send(String queue, Object payload, SendOptions options) {
-    return Sql.run(dataSource, "send to " + queue, c -> insert(c, queue, List.of(payload), options)).get(0);
+    return Sql.run(dataSource, "send to " + queue, c -> insert(c, queue, Collections.singletonList(payload), options)).get(0);
   }
 
   /** Sends one message inside the caller's transaction: it exists only if that commits. */
   public long send(Connection tx, String queue, Object payload, SendOptions options) {
-    return Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, List.of(payload), options)).get(0);
+    return Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, Collections.singletonList(payload), options)).get(0);
   }
 
   /** Sends many messages in one statement; returns their ids in order. */
@@ -303,6 +305,11 @@ public final class Broker {
     return Sql.run(dataSource, "ack", c -> settle(c, deliveries, Settle.ACK, null, null)).stale();
   }
 
+  /** Acknowledges many inside the caller's transaction; returns those refused for a stale lease. */
+  public List<Delivery> ackAll(Connection tx, Collection<Delivery> deliveries) {
+    return Sql.onCaller(tx, "ack", c -> settle(c, deliveries, Settle.ACK, null, null)).stale();
+  }
+
   /**
    * Fails a delivery: it is retried after the queue's backoff, or dead-lettered if its attempts
    * are used up. Returns true if it will be retried.
@@ -354,9 +361,9 @@ public final class Broker {
       Long[] ids = batch.stream().map(Delivery::id).toArray(Long[]::new);
       Object[] leases = batch.stream().map(Delivery::lease).toArray();
       String sql = switch (how) {
-        case ACK -> "select id, null from " + schema + "._ack(?, ?, ?)";
-        case NACK, BURY -> "select id, outcome from " + schema + "._nack(?, ?, ?, ?, ?, ?)";
-        case EXTEND -> "select id, null from " + schema + "._extend(?, ?, ?, ?)";
+        case ACK -> "select r, null from " + schema + "._ack(?, ?, ?) r";
+        case NACK, BURY -> "select r.lease, r.outcome from " + schema + "._nack(?, ?, ?, ?, ?, ?) r";
+        case EXTEND -> "select r, null from " + schema + "._extend(?, ?, ?, ?) r";
       };
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         ps.setString(1, e.getKey()); // queue name
@@ -369,14 +376,14 @@ public final class Broker {
         } else if (how == Settle.EXTEND) {
           ps.setLong(4, ms); // new lease length from now, ms
         }
-        Map<Long, String> done = new HashMap<>();
+        Map<UUID, String> done = new HashMap<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            done.put(rs.getLong(1), String.valueOf(rs.getString(2)));
+            done.put(rs.getObject(1, UUID.class), String.valueOf(rs.getString(2)));
           }
         }
         for (Delivery d : batch) {
-          String outcome = done.get(d.id());
+          String outcome = done.get(d.lease());
           if (outcome == null) {
             stale.add(d);
           } else if (outcome.equals("dead")) {

@@ -85,7 +85,7 @@ public final class DeadLetterStore {
     String sql = String.format(sqlTemplate, broker.schema());
     return Sql.run(broker.dataSource(), "list dead letters of queue " + queue, c -> {
       try (PreparedStatement queueCheck = c.prepareStatement(
-          "select 1 from " + broker.schema() + "._queue(?)")) {
+          "select 1 from " + broker.schema() + "._find_queue(?)")) {
         queueCheck.setString(1, queue); // raises for an unknown queue
         queueCheck.execute();
       }

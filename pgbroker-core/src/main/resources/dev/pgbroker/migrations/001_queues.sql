@@ -110,7 +110,7 @@ begin
   end if;
 end $$;
 
-create function {{schema}}._queue(q text) returns {{schema}}.queue
+create function {{schema}}._find_queue(q text) returns {{schema}}.queue
 language plpgsql stable as $$
 declare
   r {{schema}}.queue;
@@ -254,7 +254,7 @@ create function {{schema}}._send(q text, payloads jsonb[], headers jsonb[], dela
                                  priorities integer[], dedup_keys text[], ordering_keys text[])
 returns setof bigint language plpgsql as $$
 declare
-  cfg {{schema}}.queue := {{schema}}._queue(q);
+  cfg {{schema}}.queue := {{schema}}._find_queue(q);
   n integer := coalesce(cardinality(payloads), 0);
   bad record;
   new_id bigint;
@@ -382,7 +382,7 @@ returns table (id bigint, lease uuid, attempt integer, payload jsonb, headers js
 language plpgsql as $$
 #variable_conflict use_column
 declare
-  cfg {{schema}}.queue := {{schema}}._queue(queue);
+  cfg {{schema}}.queue := {{schema}}._find_queue(queue);
   vt bigint := coalesce(visibility_timeout_ms, cfg.visibility_timeout_ms);
 begin
   if max_messages is null or max_messages < 1 or max_messages > 10000 then
@@ -430,12 +430,12 @@ begin
     select * from leased;
 end $$;
 
--- Finishes messages whose lease is still held. Returns the ids it finished; a missing id means
--- its lease was stale (expired and redelivered, or already settled).
-create function {{schema}}._ack(q text, ids bigint[], leases uuid[]) returns setof bigint
+-- Finishes messages whose lease is still held. Returns the leases it settled; a missing one was
+-- stale (expired and redelivered, or already settled). Leases, unlike ids, name one delivery.
+create function {{schema}}._ack(q text, ids bigint[], leases uuid[]) returns setof uuid
 language plpgsql as $$
 declare
-  cfg {{schema}}.queue := {{schema}}._queue(q);
+  cfg {{schema}}.queue := {{schema}}._find_queue(q);
   n bigint;
 begin
   return query
@@ -451,7 +451,7 @@ begin
              now() + cfg.retention_ms * interval '1 millisecond'
       from done d where cfg.retention_ms > 0
     )
-    select d.id from done d;
+    select d.lease from done d;
   get diagnostics n = row_count;
   perform {{schema}}._count(q, 0, n, 0, 0);
 end $$;
@@ -483,20 +483,20 @@ $$;
 
 -- Fails deliveries whose lease is still held: each is retried after its delay (null: the
 -- queue's backoff) or, when its attempts are used up or bury is set, moved to the dead-letter
--- store with its error history. Returns (id, 'retry' | 'dead') for each one settled.
+-- store with its error history. Returns (lease, 'retry' | 'dead') for each one settled.
 create function {{schema}}._nack(q text, ids bigint[], leases uuid[], delays_ms bigint[],
                                  errors text[], bury boolean default false)
-returns table (id bigint, outcome text) language plpgsql as $$
+returns table (lease uuid, outcome text) language plpgsql as $$
 declare
-  cfg {{schema}}.queue := {{schema}}._queue(q);
-  settled bigint[];
+  cfg {{schema}}.queue := {{schema}}._find_queue(q);
+  settled uuid[];
   outcomes text[];
 begin
   if exists (select 1 from unnest(delays_ms) d where d < 0) then
     perform {{schema}}._fail('nack delay must be >= 0 ms');
   end if;
   with target as (
-    select m.id, m.attempt >= cfg.max_attempts or bury as final, u.d,
+    select m.id, m.lease, m.attempt >= cfg.max_attempts or bury as final, u.d,
            jsonb_build_object('attempt', m.attempt, 'at', now(), 'error', u.e) as entry
     from unnest(ids, leases, delays_ms, errors) as u(id, lease, d, e)
     join {{schema}}.message m on m.id = u.id and m.lease = u.lease and m.queue = q
@@ -518,11 +518,11 @@ begin
                              * interval '1 millisecond'
     from target t
     where m.id = t.id and not t.final
-    returning m.id
+    returning t.lease
   ), settled as (
-    select r.id, 'retry' as outcome from retry r union all select d.id, 'dead' from dead d
+    select r.lease, 'retry' as outcome from retry r union all select d.lease, 'dead' from dead d
   )
-  select coalesce(array_agg(s.id), '{}'), coalesce(array_agg(s.outcome), '{}')
+  select coalesce(array_agg(s.lease), '{}'), coalesce(array_agg(s.outcome), '{}')
   into settled, outcomes from settled s;
   perform {{schema}}._count(q, 0, 0, cardinality(settled),
                             cardinality(array_remove(outcomes, 'retry')));
@@ -536,11 +536,11 @@ language sql as $$
                                                 array[delay_ms], array[error]));
 $$;
 
--- Pushes the lease expiry of held deliveries to now + extend_ms; returns the ids extended.
+-- Pushes the lease expiry of held deliveries to now + extend_ms; returns the leases extended.
 create function {{schema}}._extend(q text, ids bigint[], leases uuid[], extend_ms bigint)
-returns setof bigint language plpgsql as $$
+returns setof uuid language plpgsql as $$
 begin
-  perform {{schema}}._queue(q);
+  perform {{schema}}._find_queue(q);
   if extend_ms is null or extend_ms <= 0 then
     perform {{schema}}._fail(format('lease extension must be > 0 ms, was %s', extend_ms));
   end if;
@@ -548,7 +548,7 @@ begin
     update {{schema}}.message m set visible_at = now() + extend_ms * interval '1 millisecond'
     from unnest(ids, leases) as u(id, lease)
     where m.id = u.id and m.lease = u.lease and m.queue = q
-    returning m.id;
+    returning m.lease;
 end $$;
 
 create function {{schema}}.extend(queue text, id bigint, lease text, extend_ms bigint)
@@ -565,10 +565,11 @@ $$;
 create function {{schema}}.replay(queue text, ids bigint[] default null,
                                   error_contains text default null) returns integer
 language plpgsql as $$
+#variable_conflict use_column
 declare
   n integer;
 begin
-  perform {{schema}}._queue(queue);
+  perform {{schema}}._find_queue(queue);
   with revived as (
     delete from {{schema}}.dead_letter d
     where d.queue = replay.queue
@@ -596,7 +597,7 @@ language plpgsql as $$
 declare
   n integer;
 begin
-  perform {{schema}}._queue(queue);
+  perform {{schema}}._find_queue(queue);
   delete from {{schema}}.dead_letter d
   where d.queue = purge_dead.queue and (ids is null or d.id = any (ids));
   get diagnostics n = row_count;
@@ -623,22 +624,24 @@ create function {{schema}}.stats(queue text)
 returns table (ready bigint, delayed bigint, in_flight bigint, dead bigint,
                oldest_ready_age_ms bigint, sent bigint, acked bigint, failed bigint,
                dead_lettered bigint)
-language sql stable as $$
-  select m.ready, m.delayed, m.in_flight, d.dead, m.oldest_ms, c.sent, c.acked, c.failed,
-         c.dead
-  from (select {{schema}}._queue(queue)) as checked,
-  lateral (
+language plpgsql stable as $$
+#variable_conflict use_column
+declare
+  q text := ({{schema}}._find_queue(queue)).name;
+begin
+  return query
+  select m.ready, m.delayed, m.in_flight, d.dead, m.oldest_ms, c.sent, c.acked, c.failed, c.dead
+  from (
     select count(*) filter (where visible_at <= now()) as ready,
            count(*) filter (where lease is null and visible_at > now()) as delayed,
            count(*) filter (where lease is not null and visible_at > now()) as in_flight,
            (extract(epoch from now() - min(visible_at) filter (where visible_at <= now()))
              * 1000)::bigint as oldest_ms
-    from {{schema}}.message where message.queue = stats.queue) m,
-  lateral (select count(*) as dead from {{schema}}.dead_letter dl
-           where dl.queue = stats.queue) d,
-  lateral (select coalesce(sum(c.sent), 0)::bigint as sent,
-                  coalesce(sum(c.acked), 0)::bigint as acked,
-                  coalesce(sum(c.failed), 0)::bigint as failed,
-                  coalesce(sum(c.dead), 0)::bigint as dead
-           from {{schema}}.counter c where c.queue = stats.queue) c;
-$$;
+    from {{schema}}.message m where m.queue = q) m,
+  (select count(*) as dead from {{schema}}.dead_letter dl where dl.queue = q) d,
+  (select coalesce(sum(c.sent), 0)::bigint as sent,
+          coalesce(sum(c.acked), 0)::bigint as acked,
+          coalesce(sum(c.failed), 0)::bigint as failed,
+          coalesce(sum(c.dead), 0)::bigint as dead
+   from {{schema}}.counter c where c.queue = q) c;
+end $$;

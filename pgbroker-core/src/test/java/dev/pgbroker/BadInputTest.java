@@ -1,0 +1,126 @@
+package dev.pgbroker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pgbroker.testing.BrokerExtension;
+import dev.pgbroker.testing.TestSchema;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Every bad input is refused with a message naming the problem, and nothing is written. */
+@ExtendWith(BrokerExtension.class)
+class BadInputTest {
+  private Broker broker;
+  private TestSchema schema;
+
+  @BeforeEach
+  void queueWithOneMessage(Broker broker, TestSchema schema) {
+    this.broker = broker;
+    this.schema = schema;
+    broker.createQueue("jobs", QueueOptions.defaults().maxPayloadBytes(100));
+    broker.send("jobs", "existing");
+  }
+
+  @Test
+  void invalidQueueNames() {
+    for (String name : Arrays.asList(null, "", "Upper", "has space", "-leading", "x".repeat(64),
+        "q'; drop table x; --")) {
+      assertThatThrownBy(() -> broker.send(name, 1))
+          .as("name %s", name)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("invalid queue name");
+      assertThatThrownBy(() -> broker.createQueue(name)).isInstanceOf(IllegalArgumentException.class);
+    }
+    assertThatThrownBy(() -> Broker.create(schema.broker().dataSource()).schema("pg broker"))
+        .hasMessageContaining("schema must match");
+    assertUnchanged();
+  }
+
+  @Test
+  void unknownQueue() {
+    assertThatThrownBy(() -> broker.send("nope", 1))
+        .isInstanceOf(UnknownQueueException.class).hasMessageContaining("unknown queue 'nope'");
+    assertThatThrownBy(() -> broker.receive("nope", 1)).isInstanceOf(UnknownQueueException.class);
+    assertThatThrownBy(() -> broker.stats("nope")).isInstanceOf(UnknownQueueException.class);
+    assertThatThrownBy(() -> broker.deadLetters("nope").list(1)).isInstanceOf(UnknownQueueException.class);
+    assertThatThrownBy(() -> broker.queueOptions("nope")).isInstanceOf(UnknownQueueException.class);
+    assertUnchanged();
+  }
+
+  @Test
+  void payloadOverTheLimitInABatchStoresNoneOfIt() {
+    assertThatThrownBy(() -> broker.sendBatch("jobs", List.of("small", "x".repeat(200))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("202 bytes")
+        .hasMessageContaining("limit of 100 bytes")
+        .hasMessageContaining("message 2");
+    assertUnchanged();
+  }
+
+  @Test
+  void malformedJson() {
+    assertThatThrownBy(() -> Json.of("{not json"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
+    assertThatThrownBy(() -> Json.of("")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '{broken')"))
+        .hasStackTraceContaining("invalid input syntax for type json");
+    assertUnchanged();
+  }
+
+  @Test
+  void negativeDelaysAndBadSizes() {
+    assertThatThrownBy(() -> SendOptions.none().delay(Duration.ofMillis(-1)))
+        .hasMessage("delay must be >= 0, was PT-0.001S");
+    assertThatThrownBy(() -> broker.receive("jobs", 0)).hasMessageContaining("max must be between 1");
+    assertThatThrownBy(() -> broker.receive("jobs", -5)).hasMessageContaining("was -5");
+    assertThatThrownBy(() -> broker.receive("jobs", 1, Duration.ZERO))
+        .hasMessageContaining("visibilityTimeout must be at least 1 ms");
+    assertThatThrownBy(() -> broker.sendBatch("jobs", List.of())).hasMessageContaining("at least one payload");
+    assertThatThrownBy(() -> broker.send("jobs", null)).hasMessageContaining("payload 0 is null");
+    assertThatThrownBy(() -> SendOptions.none().priority(2_000_000)).hasMessageContaining("priority must be");
+    assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '1', '{\"delay_ms\": -10}')"))
+        .hasStackTraceContaining("delay_ms must be a number >= 0, was -10");
+    assertThatThrownBy(() -> schema.execute("select * from %s.read('jobs', 0, 1000)"))
+        .hasStackTraceContaining("max_messages must be between 1 and 10000, was 0");
+    assertUnchanged();
+  }
+
+  @Test
+  void badQueueSettings() {
+    assertThatThrownBy(() -> QueueOptions.defaults().visibilityTimeout(Duration.ZERO))
+        .hasMessage("visibilityTimeout must be at least 1 ms, was PT0S");
+    assertThatThrownBy(() -> QueueOptions.defaults().maxAttempts(0)).hasMessage("maxAttempts must be >= 1, was 0");
+    assertThatThrownBy(() -> QueueOptions.defaults().backoffSchedule(new Duration[0]))
+        .hasMessageContaining("at least one delay");
+    assertThatThrownBy(() -> QueueOptions.defaults().exponentialBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        .hasMessageContaining("backoff max must be >= backoff base");
+    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 0}')"))
+        .hasStackTraceContaining("must be > 0, was 0");
+    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"colour\": \"red\"}')"))
+        .hasStackTraceContaining("unknown queue option key 'colour'");
+    assertThat(broker.queueOptions("jobs").maxAttempts()).isEqualTo(QueueOptions.DEFAULT_MAX_ATTEMPTS);
+    assertUnchanged();
+  }
+
+  @Test
+  void staleLeaseChangesNothing() {
+    Delivery d = broker.receive("jobs", 1).get(0);
+    broker.ack(d);
+    broker.send("jobs", "second");
+
+    assertThatThrownBy(() -> broker.nack(d, "late")).isInstanceOf(StaleLeaseException.class);
+    assertThat(broker.stats("jobs").failed()).isZero();
+    assertThat(broker.receive("jobs", 10)).hasSize(1);
+  }
+
+  private void assertUnchanged() {
+    assertThat(schema.count("select count(*) from %s.message")).isEqualTo(1);
+    assertThat(schema.count("select count(*) from %s.queue")).isEqualTo(1);
+    assertThat(broker.receive("jobs", 10)).extracting(d -> d.payload(String.class)).containsExactly("existing");
+  }
+}

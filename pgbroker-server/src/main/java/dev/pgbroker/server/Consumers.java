@@ -28,7 +28,7 @@ import javax.sql.DataSource;
  * query from any thread.
  */
 final class Consumers {
-  static final int RECEIVE_BATCH = 50;
+  static final int RECEIVE_BATCH = 20;
   /** Pause after an empty receive; core has no push wake-up yet, so consumers poll. */
   private static final long IDLE_POLL_MS = 20;
 
@@ -37,9 +37,12 @@ final class Consumers {
   private final ProcessedTable table;
   private final String queue;
   private final AtomicBoolean bugFixed;
+  private final long workMillis;
   private final List<Thread> threads = new ArrayList<>();
   private final AtomicIntegerArray perConsumer;
   private final AtomicInteger processed = new AtomicInteger();
+  /** Notified whenever {@link #processed} grows or a consumer fails. */
+  private final Object progressed = new Object();
   private final AtomicInteger committedTwice = new AtomicInteger();
   private final AtomicInteger staleLeases = new AtomicInteger();
   private final Map<Long, String> processedBy = new ConcurrentHashMap<>();
@@ -47,13 +50,18 @@ final class Consumers {
   private final AtomicReference<Exception> failure = new AtomicReference<>();
   private volatile boolean running = true;
 
+  /**
+   * {@code work} is the simulated processing time per payment (a call to a payment provider,
+   * say), spent before the transaction opens so that it holds no connection.
+   */
   Consumers(Broker broker, DataSource dataSource, ProcessedTable table, String queue, int count,
-      AtomicBoolean bugFixed) {
+      Duration work, AtomicBoolean bugFixed) {
     this.broker = broker;
     this.dataSource = dataSource;
     this.table = table;
     this.queue = queue;
     this.bugFixed = bugFixed;
+    this.workMillis = work.toMillis();
     this.perConsumer = new AtomicIntegerArray(count);
     for (int i = 0; i < count; i++) {
       int index = i;
@@ -78,13 +86,13 @@ final class Consumers {
   /** Waits until {@code target} messages are processed; false on timeout or consumer failure. */
   boolean awaitProcessed(int target, Duration limit) throws InterruptedException {
     long deadline = System.nanoTime() + limit.toNanos();
-    synchronized (processed) {
+    synchronized (progressed) {
       while (processed.get() < target && failure.get() == null) {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) {
           return false;
         }
-        processed.wait(left);
+        progressed.wait(left);
       }
     }
     return processed.get() >= target;
@@ -148,6 +156,7 @@ final class Consumers {
           }
         }
         if (!good.isEmpty()) {
+          Thread.sleep(workMillis * good.size());
           commit(index, name, good);
         }
       }
@@ -156,8 +165,8 @@ final class Consumers {
     } catch (SQLException | RuntimeException e) {
       failure.compareAndSet(null, e);
       deadLettered.completeExceptionally(e);
-      synchronized (processed) {
-        processed.notifyAll();
+      synchronized (progressed) {
+        progressed.notifyAll();
       }
     }
   }
@@ -165,7 +174,7 @@ final class Consumers {
   private void reject(Delivery d) {
     Payment p = d.payload(Payment.class);
     String error = "NullPointerException: payment " + p.number() + " has no currency"
-        + " (consumer " + Thread.currentThread().getName() + ", attempt " + d.attempt() + ")";
+        + " (" + Thread.currentThread().getName() + ", attempt " + d.attempt() + ")";
     boolean willRetry = broker.nack(d, error);
     if (!willRetry) {
       deadLettered.complete(d.id());
@@ -203,9 +212,9 @@ final class Consumers {
       }
     }
     perConsumer.addAndGet(index, todo.size());
-    synchronized (processed) {
+    synchronized (progressed) {
       processed.addAndGet(todo.size());
-      processed.notifyAll();
+      progressed.notifyAll();
     }
   }
 }

@@ -42,7 +42,8 @@ final class Database {
       return "PostgreSQL " + meta.getDatabaseProductVersion() + " at "
           + redact(meta.getURL()).replaceFirst("^jdbc:postgresql://", "").replaceFirst("\\?.*", "");
     } catch (SQLException e) {
-      throw new CommandFailure("cannot reach " + redact(ds.getJdbcUrl()) + ": " + e.getMessage(), e);
+      throw new CommandFailure(
+          "cannot reach " + redact(ds.getJdbcUrl()) + ": " + e.getMessage(), e);
     }
   }
 

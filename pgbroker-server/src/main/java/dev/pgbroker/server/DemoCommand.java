@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
 import java.io.PrintWriter;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,9 +17,13 @@ import picocli.CommandLine.Spec;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Show pgbroker at work: competing consumers with exactly-once effects, a delayed message,",
-      "retries into the dead-letter store and replay, and a transactional send that rolls back.",
-      "Without --db it starts an embedded PostgreSQL for the run."
+      "Run pgbroker's main job end to end and check the result.",
+      "",
+      "One producer and three competing consumers process payments exactly once; a delayed"
+          + " message waits for its time; a poison message retries into the dead-letter store"
+          + " and is replayed after a fix; a send in a rolled-back transaction never appears."
+          + " Without --db an embedded PostgreSQL is started for the run.",
+      ""
     })
 final class DemoCommand implements Callable<Integer> {
   static final int MAX_MESSAGES = 1_000_000;
@@ -47,11 +52,23 @@ final class DemoCommand implements Callable<Integer> {
       description = "Payments to send (default: ${DEFAULT-VALUE}).")
   int messages;
 
+  @Option(
+      names = "--work-ms",
+      paramLabel = "MS",
+      defaultValue = "2",
+      description = "Simulated processing time per payment (default: ${DEFAULT-VALUE});"
+          + " 0 shows the broker's own pace.")
+  int workMs;
+
   @Override
   public Integer call() throws SQLException, InterruptedException {
     if (messages < 1 || messages > MAX_MESSAGES) {
       throw new ParameterException(spec.commandLine(),
           "--messages must be between 1 and " + MAX_MESSAGES + ", was " + messages);
+    }
+    if (workMs < 0 || workMs > 1000) {
+      throw new ParameterException(spec.commandLine(),
+          "--work-ms must be between 0 and 1000, was " + workMs);
     }
     PrintWriter out = spec.commandLine().getOut();
     long start = System.nanoTime();
@@ -66,8 +83,9 @@ final class DemoCommand implements Callable<Integer> {
       // Built without migrating, so that migrate() below can say what it did.
       Broker broker = Broker.create(ds).schema(schema).migrate(false).build();
       int applied = broker.migrate();
-      out.printf("schema %s: applied %d migration%s%n", schema, applied, applied == 1 ? "" : "s");
-      Summary summary = new Demo(broker, ds, out, messages, start).run();
+      out.println(applied == 0 ? "schema " + schema + " is up to date"
+          : "schema " + schema + ": applied " + applied + " migration" + (applied == 1 ? "" : "s"));
+      Summary summary = new Demo(broker, ds, out, messages, Duration.ofMillis(workMs), start).run();
       summary.print(out);
       return summary.ok() ? 0 : Main.FAILED;
     }

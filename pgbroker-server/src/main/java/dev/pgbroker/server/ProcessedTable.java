@@ -47,7 +47,8 @@ final class ProcessedTable {
     Integer[] payments =
         deliveries.stream().map(d -> d.payload(Payment.class).number()).toArray(Integer[]::new);
     try (PreparedStatement ps = tx.prepareStatement("insert into " + name()
-        + " (message_id, payment, consumer) select u.id, u.payment, ? from unnest(?, ?) as u(id, payment)")) {
+        + " (message_id, payment, consumer)"
+        + " select u.id, u.payment, ? from unnest(?, ?) as u(id, payment)")) {
       ps.setString(1, consumer); // who processed them
       ps.setArray(2, tx.createArrayOf("bigint", ids)); // message ids
       ps.setArray(3, tx.createArrayOf("integer", payments)); // payment numbers, same order

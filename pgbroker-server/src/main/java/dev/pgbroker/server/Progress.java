@@ -33,13 +33,18 @@ final class Progress {
   }
 
   /** Starts printing; {@code inFlight} asks the broker, so it runs on the timer thread only. */
-  static Progress start(PrintWriter out, IntSupplier sent, Consumers consumers, LongSupplier inFlight) {
+  static Progress start(
+      PrintWriter out, IntSupplier sent, Consumers consumers, LongSupplier inFlight) {
     Progress p = new Progress(out, sent, consumers, inFlight);
     p.timer.scheduleAtFixedRate(p::printSafely, INTERVAL_MS, INTERVAL_MS, TimeUnit.MILLISECONDS);
     return p;
   }
 
+  /** Stops the timer and prints a last line; later calls do nothing. */
   void stop() throws InterruptedException {
+    if (timer.isShutdown()) {
+      return;
+    }
     timer.shutdown();
     timer.awaitTermination(5, TimeUnit.SECONDS);
     print();

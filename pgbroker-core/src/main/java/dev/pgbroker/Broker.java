@@ -18,6 +18,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -38,9 +39,10 @@ import javax.sql.DataSource;
  * there exists only if that transaction commits, and an ack there commits together with the
  * caller's own writes. The other methods each run as a transaction of their own.
  *
- * <p>Safe to share between threads; one instance per application is the intended use.
+ * <p>Safe to share between threads; one instance per application is the intended use. {@link
+ * #close()} stops its background notifier thread.
  */
-public final class Broker {
+public final class Broker implements AutoCloseable {
   public static final String DEFAULT_SCHEMA = "pgbroker";
   /** Most messages one receive may return. */
   public static final int MAX_RECEIVE = 10_000;
@@ -52,12 +54,14 @@ public final class Broker {
   private final String schema;
   private final ObjectMapper mapper;
   private final Rows rows;
+  private final Notifier notifier;
 
   private Broker(Builder b) {
     this.dataSource = b.dataSource;
     this.schema = b.schema;
     this.mapper = b.mapper;
     this.rows = new Rows(mapper);
+    this.notifier = new Notifier(dataSource, Notifier.channel(schema));
   }
 
   /** Starts configuring a broker over {@code dataSource}. */
@@ -189,12 +193,12 @@ public final class Broker {
 
   /** Sends one message; returns its id (an existing message's id on a dedup hit). */
   public long send(String queue, Object payload, SendOptions options) {
-    return Sql.run(dataSource, "send to " + queue, c -> insert(c, queue, Collections.singletonList(payload), options)).get(0);
+    return sendBatch(queue, Collections.singletonList(payload), options).get(0);
   }
 
   /** Sends one message inside the caller's transaction: it exists only if that commits. */
   public long send(Connection tx, String queue, Object payload, SendOptions options) {
-    return Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, Collections.singletonList(payload), options)).get(0);
+    return sendBatch(tx, queue, Collections.singletonList(payload), options).get(0);
   }
 
   /** Sends many messages in one statement; returns their ids in order. */
@@ -204,12 +208,25 @@ public final class Broker {
 
   /** Sends many messages with the same options in one statement (no dedup key: it is per message). */
   public List<Long> sendBatch(String queue, List<?> payloads, SendOptions options) {
-    return Sql.run(dataSource, "send batch to " + queue, c -> insert(c, queue, payloads, options));
+    List<Long> ids = Sql.run(dataSource, "send to " + queue, c -> insert(c, queue, payloads, options));
+    notifier.changed(queue);
+    return ids;
   }
 
-  /** Sends many messages inside the caller's transaction. */
+  /**
+   * Sends many messages inside the caller's transaction. Workers are notified by a NOTIFY in
+   * that transaction, which PostgreSQL delivers only if it commits.
+   */
   public List<Long> sendBatch(Connection tx, String queue, List<?> payloads, SendOptions options) {
-    return Sql.onCaller(tx, "send batch to " + queue, c -> insert(c, queue, payloads, options));
+    return Sql.onCaller(tx, "send to " + queue, c -> {
+      List<Long> ids = insert(c, queue, payloads, options);
+      try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
+        ps.setString(1, Notifier.channel(schema)); // the schema's channel
+        ps.setString(2, queue); // the queue with new messages
+        ps.execute();
+      }
+      return ids;
+    });
   }
 
   private List<Long> insert(Connection c, String queue, List<?> payloads, SendOptions options)
@@ -302,7 +319,7 @@ public final class Broker {
 
   /** Acknowledges many in one statement per queue; returns those refused for a stale lease. */
   public List<Delivery> ackAll(Collection<Delivery> deliveries) {
-    return Sql.run(dataSource, "ack", c -> settle(c, deliveries, Settle.ACK, null, null)).stale();
+    return settle(deliveries, Settle.ACK, null, null).stale();
   }
 
   /** Acknowledges many inside the caller's transaction; returns those refused for a stale lease. */
@@ -321,25 +338,25 @@ public final class Broker {
   /** Fails a delivery and retries it after {@code delay} (null: the queue's backoff). */
   public boolean nack(Delivery delivery, String error, Duration delay) {
     Long ms = delay == null ? null : QueueOptions.nonNegativeMillis("delay", delay);
-    Settled s = Sql.run(dataSource, "nack", c -> settle(c, List.of(delivery), Settle.NACK, ms, error));
+    Settled s = settle(List.of(delivery), Settle.NACK, ms, error);
     requireSettled("nack", delivery, s.stale());
     return s.dead().isEmpty();
   }
 
   /** Moves a delivery straight to the dead-letter store, whatever attempts it has left. */
   public void deadLetter(Delivery delivery, String error) {
-    Settled s = Sql.run(dataSource, "dead-letter", c -> settle(c, List.of(delivery), Settle.BURY, null, error));
+    Settled s = settle(List.of(delivery), Settle.BURY, null, error);
     requireSettled("dead-letter", delivery, s.stale());
   }
 
   /** Keeps the lease for {@code extension} from now. */
   public void extend(Delivery delivery, Duration extension) {
     long ms = QueueOptions.positiveMillis("extension", extension);
-    Settled s = Sql.run(dataSource, "extend lease", c -> settle(c, List.of(delivery), Settle.EXTEND, ms, null));
+    Settled s = settle(List.of(delivery), Settle.EXTEND, ms, null);
     requireSettled("extend the lease of", delivery, s.stale());
   }
 
-  enum Settle { ACK, NACK, BURY, EXTEND }
+  enum Settle { ACK, NACK, BURY, EXTEND, RELEASE }
 
   /** What a settle call did: deliveries refused for a stale lease, and those dead-lettered. */
   record Settled(List<Delivery> stale, List<Delivery> dead) {}
@@ -364,6 +381,7 @@ public final class Broker {
         case ACK -> "select r, null from " + schema + "._ack(?, ?, ?) r";
         case NACK, BURY -> "select r.lease, r.outcome from " + schema + "._nack(?, ?, ?, ?, ?, ?) r";
         case EXTEND -> "select r, null from " + schema + "._extend(?, ?, ?, ?) r";
+        case RELEASE -> "select r, null from " + schema + "._release(?, ?, ?) r";
       };
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         ps.setString(1, e.getKey()); // queue name
@@ -399,6 +417,44 @@ public final class Broker {
     if (!stale.isEmpty()) {
       throw new StaleLeaseException(action, d);
     }
+  }
+
+  /** Settles deliveries on a pooled connection; see {@link #settle(Connection, Collection, Settle, Long, String)}. */
+  Settled settle(Collection<Delivery> deliveries, Settle how, Long ms, String error) {
+    return Sql.run(dataSource, how.name().toLowerCase(Locale.ROOT), c -> settle(c, deliveries, how, ms, error));
+  }
+
+  /** Milliseconds until a message of the queue becomes due by time alone, or null if none. */
+  Long nextDueMs(String queue) {
+    return Sql.run(dataSource, "next due time of " + queue, c -> {
+      try (PreparedStatement ps = c.prepareStatement("select " + schema + "._next_due_ms(?)")) {
+        ps.setString(1, queue); // queue name
+        return single(ps, rs -> rs.getObject(1) == null ? null : rs.getLong(1));
+      }
+    });
+  }
+
+  // ---- workers
+
+  /** Starts configuring a {@link Worker} that runs handlers for this broker's queues. */
+  public Worker.Builder worker() {
+    return new Worker.Builder(this);
+  }
+
+  /** Runs upkeep (archive and dedup pruning, counter folding) unless another instance is. */
+  public void maintain() {
+    Sql.run(dataSource, "maintenance", c -> {
+      try (PreparedStatement ps = c.prepareStatement("select " + schema + ".maintain()")) {
+        ps.execute();
+      }
+      return null;
+    });
+  }
+
+  /** Stops the notifier thread. Sends still work afterwards; workers then learn of them by polling. */
+  @Override
+  public void close() {
+    notifier.close();
   }
 
   // ---- dead letters and stats

@@ -557,6 +557,29 @@ returns boolean language sql as $$
                                                   extend_ms));
 $$;
 
+-- Gives back leases of deliveries a consumer took but never started (a worker shutting down):
+-- the messages are deliverable again at once and the attempt does not count.
+create function {{schema}}._release(q text, ids bigint[], leases uuid[]) returns setof uuid
+language plpgsql as $$
+begin
+  perform {{schema}}._find_queue(q);
+  return query
+    update {{schema}}.message m
+    set lease = null, visible_at = now(), attempt = m.attempt - 1
+    from unnest(ids, leases) as u(id, lease)
+    where m.id = u.id and m.lease = u.lease and m.queue = q
+    returning u.lease;
+end $$;
+
+-- Milliseconds until the next message of the queue becomes deliverable by time alone (a delay,
+-- a retry backoff or a lease running out); null when there is none. Workers sleep until then.
+create function {{schema}}._next_due_ms(q text) returns bigint
+language sql stable as $$
+  select greatest(0, ceil(extract(epoch from min(m.visible_at) - now()) * 1000))::bigint
+  from {{schema}}.message m
+  where m.queue = q and m.visible_at > now();
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- Dead letters
 
@@ -607,10 +630,13 @@ end $$;
 -- ---------------------------------------------------------------------------------------------
 -- Stats and upkeep
 
--- Prunes expired archive rows and dedup keys and folds counter rows; safe to run anywhere,
--- any time, concurrently.
-create function {{schema}}.maintain() returns void language plpgsql as $$
+-- Prunes expired archive rows and dedup keys and folds counter rows. Safe to call from every
+-- instance at any time: whoever holds the lock does the work and the others return false.
+create function {{schema}}.maintain() returns boolean language plpgsql as $$
 begin
+  if not pg_try_advisory_xact_lock(hashtextextended('pgbroker.maintain.{{schema}}', 0)) then
+    return false;
+  end if;
   delete from {{schema}}.archive where expires_at <= now();
   delete from {{schema}}.dedup where expires_at <= now();
   with folded as (
@@ -618,6 +644,7 @@ begin
   )
   insert into {{schema}}.counter (queue, sent, acked, failed, dead)
   select queue, sum(sent), sum(acked), sum(failed), sum(dead) from folded group by queue;
+  return true;
 end $$;
 
 create function {{schema}}.stats(queue text)

@@ -1,0 +1,310 @@
+package dev.pgbroker;
+
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs handlers for queues: fetches in batches sized to free capacity, wakes on LISTEN/NOTIFY
+ * (polling slowly as a backstop, and timing the next delayed message), acknowledges in batches,
+ * keeps leases alive while handlers run, retries failures with the queue's backoff, and drains
+ * in-flight work on {@link #close()}.
+ *
+ * <pre>{@code
+ * Worker worker = broker.worker()
+ *     .handle("emails", Email.class, email -> mailer.send(email))
+ *     .handleInTransaction("orders", (tx, delivery) -> book(tx, delivery))
+ *     .start();
+ * }</pre>
+ *
+ * <p>A handler that returns normally has its message acknowledged; one that throws has it retried
+ * after the queue's backoff, or after the delay of a {@link RetryLaterException}; a {@link
+ * PoisonMessageException} sends it straight to the dead-letter store. Safe to close from any
+ * thread; closing twice is harmless.
+ */
+public final class Worker implements AutoCloseable {
+  public static final int DEFAULT_CONCURRENCY = 8;
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_ACK_FLUSH_INTERVAL = Duration.ofMillis(5);
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_MAINTENANCE_INTERVAL = Duration.ofSeconds(30);
+
+  private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+  /** Handles one delivery; throwing fails it. */
+  @FunctionalInterface
+  public interface Handler {
+    void handle(Delivery delivery) throws Exception;
+  }
+
+  /** Handles one payload, read with Jackson into the type given at registration. */
+  @FunctionalInterface
+  public interface PayloadHandler<T> {
+    void handle(T payload) throws Exception;
+  }
+
+  /**
+   * Handles one delivery inside the transaction in which its ack commits: the handler's own
+   * writes on {@code tx} and the ack commit together or not at all. Do not commit {@code tx}.
+   */
+  @FunctionalInterface
+  public interface TransactionalHandler {
+    void handle(Connection tx, Delivery delivery) throws Exception;
+  }
+
+  private final Broker broker;
+  private final Builder settings;
+  private final List<QueueRunner> runners = new ArrayList<>();
+  private final ExecutorService handlerThreads;
+  private final ScheduledExecutorService timers;
+  private final AckBuffer acks;
+  private final NotificationListener notifications;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Thread shutdownHook;
+
+  private Worker(Builder b, Map<String, Duration> visibility) {
+    this.broker = b.broker;
+    this.settings = b;
+    this.handlerThreads = handlerExecutor();
+    this.timers = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-worker-timer"));
+    this.acks = new AckBuffer(broker, b.listener, b.ackFlushInterval);
+    for (Map.Entry<String, QueueRunner.Handling> e : b.handlers.entrySet()) {
+      String queue = e.getKey();
+      runners.add(new QueueRunner(broker, queue, e.getValue(),
+          b.concurrency.getOrDefault(queue, DEFAULT_CONCURRENCY), visibility.get(queue), b.pollInterval,
+          b.listener, acks, handlerThreads, timers));
+    }
+    this.notifications = b.listenNotify
+        ? new NotificationListener(broker.dataSource(), Notifier.channel(broker.schema()), this::wake, b.listener)
+        : null;
+    this.shutdownHook = b.shutdownHook ? new Thread(this::close, "pgbroker-worker-shutdown") : null;
+  }
+
+  private Worker start() {
+    acks.start();
+    if (notifications != null) {
+      notifications.start();
+    }
+    runners.forEach(QueueRunner::start);
+    long maintenance = settings.maintenanceInterval.toMillis();
+    timers.scheduleWithFixedDelay(this::maintain, maintenance, maintenance, TimeUnit.MILLISECONDS);
+    if (shutdownHook != null) {
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+    return this;
+  }
+
+  private void wake(String queue) {
+    for (QueueRunner r : runners) {
+      if (queue == null || r.queue().equals(queue)) {
+        r.wake();
+      }
+    }
+  }
+
+  private void maintain() {
+    try {
+      broker.maintain();
+    } catch (RuntimeException e) {
+      settings.listener.databaseError("maintenance", e);
+    }
+  }
+
+  /** Deliveries whose handler is running now, across queues. */
+  public int inFlight() {
+    return runners.stream().mapToInt(QueueRunner::inFlight).sum();
+  }
+
+  /** Stops and drains within the drain timeout given to the builder. */
+  @Override
+  public void close() {
+    close(settings.drainTimeout);
+  }
+
+  /**
+   * Stops fetching, waits up to {@code timeout} for running handlers, flushes acks and gives back
+   * leases of work not started. Returns true if every running handler finished in time; those
+   * that did not keep their lease until it runs out, and their message is then redelivered.
+   */
+  public boolean close(Duration timeout) {
+    if (!closed.compareAndSet(false, true)) {
+      return true;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    runners.forEach(QueueRunner::stop);
+    if (notifications != null) {
+      notifications.stop();
+    }
+    handlerThreads.shutdown();
+    boolean drained;
+    try {
+      drained = handlerThreads.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      drained = false;
+    }
+    if (!drained) {
+      log.warn("pgbroker: {} handler(s) still running after the drain timeout {}; their messages"
+          + " are redelivered once their leases run out", inFlight(), timeout);
+      handlerThreads.shutdownNow();
+    }
+    acks.close(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)));
+    timers.shutdownNow();
+    if (shutdownHook != null && !Thread.currentThread().equals(shutdownHook)) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(shutdownHook);
+      } catch (IllegalStateException jvmAlreadyExiting) {
+        // nothing to undo
+      }
+    }
+    return drained;
+  }
+
+  /** Virtual threads where the JVM has them (21+), else a cached pool of platform threads. */
+  private static ExecutorService handlerExecutor() {
+    try {
+      return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+    } catch (ReflectiveOperationException onJava17) {
+      return Executors.newCachedThreadPool(daemon("pgbroker-handler"));
+    }
+  }
+
+  static ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** Configures a {@link Worker}; each setter checks its value at once. */
+  public static final class Builder {
+    private final Broker broker;
+    private final Map<String, QueueRunner.Handling> handlers = new LinkedHashMap<>();
+    private final Map<String, Integer> concurrency = new LinkedHashMap<>();
+    private Duration pollInterval = DEFAULT_POLL_INTERVAL;
+    private Duration ackFlushInterval = DEFAULT_ACK_FLUSH_INTERVAL;
+    private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
+    private Duration maintenanceInterval = DEFAULT_MAINTENANCE_INTERVAL;
+    private boolean listenNotify = true;
+    private boolean shutdownHook;
+    private WorkerListener listener = new WorkerListener() {};
+
+    Builder(Broker broker) {
+      this.broker = broker;
+    }
+
+    /** Runs {@code handler} for each message of {@code queue}. */
+    public Builder handle(String queue, Handler handler) {
+      Objects.requireNonNull(handler, "handler");
+      return register(queue, new QueueRunner.Handling(handler, null));
+    }
+
+    /** Runs {@code handler} with each payload of {@code queue} read into {@code type}. */
+    public <T> Builder handle(String queue, Class<T> type, PayloadHandler<T> handler) {
+      Objects.requireNonNull(type, "type");
+      Objects.requireNonNull(handler, "handler");
+      return handle(queue, d -> handler.handle(d.payload(type)));
+    }
+
+    /** Runs {@code handler} inside the transaction that acknowledges its message. */
+    public Builder handleInTransaction(String queue, TransactionalHandler handler) {
+      Objects.requireNonNull(handler, "handler");
+      return register(queue, new QueueRunner.Handling(null, handler));
+    }
+
+    /** Most handlers running at once for {@code queue} (default 8). */
+    public Builder concurrency(String queue, int limit) {
+      Broker.checkQueueName(queue);
+      if (limit < 1 || limit > 10_000) {
+        throw new IllegalArgumentException("concurrency must be between 1 and 10000, was " + limit);
+      }
+      concurrency.put(queue, limit);
+      return this;
+    }
+
+    /** How often an idle worker polls when no notification comes (default 1s). */
+    public Builder pollInterval(Duration interval) {
+      QueueOptions.positiveMillis("pollInterval", interval);
+      this.pollInterval = interval;
+      return this;
+    }
+
+    /** Longest an acknowledgement waits to be sent with others (default 5ms). */
+    public Builder ackFlushInterval(Duration interval) {
+      QueueOptions.positiveMillis("ackFlushInterval", interval);
+      this.ackFlushInterval = interval;
+      return this;
+    }
+
+    /** How long {@link Worker#close()} waits for running handlers (default 30s). */
+    public Builder drainTimeout(Duration timeout) {
+      QueueOptions.nonNegativeMillis("drainTimeout", timeout);
+      this.drainTimeout = timeout;
+      return this;
+    }
+
+    /** How often the worker offers to run upkeep; one instance at a time does (default 30s). */
+    public Builder maintenanceInterval(Duration interval) {
+      QueueOptions.positiveMillis("maintenanceInterval", interval);
+      this.maintenanceInterval = interval;
+      return this;
+    }
+
+    /** Whether to wake on LISTEN/NOTIFY (default true); false polls only. */
+    public Builder listenNotify(boolean enabled) {
+      this.listenNotify = enabled;
+      return this;
+    }
+
+    /** Whether a JVM shutdown hook closes the worker (default false). */
+    public Builder shutdownHook(boolean enabled) {
+      this.shutdownHook = enabled;
+      return this;
+    }
+
+    public Builder listener(WorkerListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** Checks that every queue exists, then starts fetching. */
+    public Worker start() {
+      if (handlers.isEmpty()) {
+        throw new IllegalStateException("a worker needs at least one handler; call handle(queue, ...) first");
+      }
+      for (String queue : concurrency.keySet()) {
+        if (!handlers.containsKey(queue)) {
+          throw new IllegalStateException("concurrency set for queue '" + queue + "' which has no handler");
+        }
+      }
+      Map<String, Duration> visibility = new LinkedHashMap<>();
+      for (String queue : handlers.keySet()) {
+        visibility.put(queue, broker.queueOptions(queue).visibilityTimeout()); // throws if unknown
+      }
+      return new Worker(this, visibility).start();
+    }
+
+    private Builder register(String queue, QueueRunner.Handling handling) {
+      Broker.checkQueueName(queue);
+      if (handlers.putIfAbsent(queue, handling) != null) {
+        throw new IllegalArgumentException("queue '" + queue + "' already has a handler");
+      }
+      return this;
+    }
+  }
+}

@@ -174,7 +174,7 @@ final class Consumers {
   private void reject(Delivery d) {
     Payment p = d.payload(Payment.class);
     String error = "NullPointerException: payment " + p.number() + " has no currency"
-        + " (" + Thread.currentThread().getName() + ", attempt " + d.attempt() + ")";
+        + " (in " + Thread.currentThread().getName() + ")";
     boolean willRetry = broker.nack(d, error);
     if (!willRetry) {
       deadLettered.complete(d.id());

@@ -211,9 +211,12 @@ final class Demo {
         id, dl.attempts());
     Instant first = dl.errors().isEmpty() ? null : dl.errors().get(0).at();
     for (DeadLetter.AttemptError e : dl.errors()) {
-      out.printf("    attempt %d  +%4d ms  %s%n",
-          e.attempt(), Duration.between(first, e.at()).toMillis(), e.error());
+      out.printf("    attempt %d at %+.3f s: %s%n",
+          e.attempt(), Duration.between(first, e.at()).toMillis() / 1e3, e.error());
     }
+    // Otherwise the gaps look wrong: a retry is due after the backoff, then queues by due time.
+    out.printf("  (each retry is due %d ms after its failure, then waits behind payments due"
+        + " earlier)%n", RETRY_AFTER.toMillis());
   }
 
   /** True if the replayed message was then processed. */

@@ -77,11 +77,11 @@ final class DemoCommand implements Callable<Integer> {
       out.flush();
     }
     try (EmbeddedDatabase embedded = db == null ? EmbeddedDatabase.start() : null;
-        HikariDataSource ds = Database.open(db == null ? embedded.jdbcUrl() : db, POOL_SIZE)) {
+        HikariDataSource ds = Database.open(db == null ? embedded.jdbcUrl() : db, POOL_SIZE);
+        // Built without migrating, so that migrate() below can say what it did.
+        Broker broker = Broker.create(ds).schema(schema).migrate(false).build()) {
       out.printf("database: %s%s%n", Database.describe(ds), embedded == null ? ""
           : String.format(" (embedded, ready in %.1f s)", (System.nanoTime() - start) / 1e9));
-      // Built without migrating, so that migrate() below can say what it did.
-      Broker broker = Broker.create(ds).schema(schema).migrate(false).build();
       int applied = broker.migrate();
       out.println(applied == 0 ? "schema " + schema + " is up to date"
           : "schema " + schema + ": applied " + applied + " migration" + (applied == 1 ? "" : "s"));

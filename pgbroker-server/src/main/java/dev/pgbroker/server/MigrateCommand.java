@@ -35,9 +35,9 @@ final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws SQLException {
-    try (HikariDataSource ds = Database.open(db, 2)) {
-      // Built without migrating, so that migrate() below reports how many files it applied.
-      Broker broker = Broker.create(ds).schema(schema).migrate(false).build();
+    try (HikariDataSource ds = Database.open(db, 2);
+        // Built without migrating, so that migrate() below reports how many files it applied.
+        Broker broker = Broker.create(ds).schema(schema).migrate(false).build()) {
       int applied = broker.migrate();
       spec.commandLine().getOut().printf("schema %s is at version %d (applied %d migration%s)%n",
           schema, version(ds, schema), applied, applied == 1 ? "" : "s");

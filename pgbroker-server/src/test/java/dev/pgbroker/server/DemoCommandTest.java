@@ -34,7 +34,7 @@ class DemoCommandTest {
         .contains("queue holds 0 messages, receive returns 0, sent counter is 0")
         .contains("receive right away returns nothing")
         .contains("failed 3 times and moved to the dead-letter store")
-        .contains("has no currency (consumer-", "attempt 3)")
+        .contains("attempt 3 at +", "has no currency (in consumer-")
         .contains("result: OK");
     assertThat(run.err()).isEmpty();
   }

@@ -573,11 +573,21 @@ end $$;
 
 -- Milliseconds until the next message of the queue becomes deliverable by time alone (a delay,
 -- a retry backoff or a lease running out); null when there is none. Workers sleep until then.
+-- PostgreSQL 15 has no skip scan, so this walks the few distinct priorities one index probe at
+-- a time and takes the earliest future due time within each, instead of scanning every row.
 create function {{schema}}._next_due_ms(q text) returns bigint
 language sql stable as $$
-  select greatest(0, ceil(extract(epoch from min(m.visible_at) - now()) * 1000))::bigint
-  from {{schema}}.message m
-  where m.queue = q and m.visible_at > now();
+  with recursive prio(p) as (
+    select max(m.priority) from {{schema}}.message m where m.queue = q
+    union all
+    select (select max(m.priority) from {{schema}}.message m
+            where m.queue = q and m.priority < prio.p)
+    from prio where prio.p is not null
+  )
+  select greatest(0, ceil(extract(epoch from min(due.at) - now()) * 1000))::bigint
+  from prio, lateral (select min(m.visible_at) as at from {{schema}}.message m
+                      where m.queue = q and m.priority = prio.p and m.visible_at > now()) due
+  where prio.p is not null;
 $$;
 
 -- ---------------------------------------------------------------------------------------------

@@ -29,7 +29,10 @@ import javax.sql.DataSource;
  */
 final class Consumers {
   static final int RECEIVE_BATCH = 20;
-  /** Pause after an empty receive; core has no push wake-up yet, so consumers poll. */
+  /**
+   * Pause after an empty receive. These consumers use the pull API so the competition stays
+   * visible; a {@code broker.worker()} would wake on NOTIFY instead of polling.
+   */
   private static final long IDLE_POLL_MS = 20;
 
   private final Broker broker;

@@ -113,7 +113,7 @@ final class Demo {
     while (got == null && System.nanoTime() < deadline) {
       List<Delivery> batch = broker.receive(REMINDERS, 1);
       if (batch.isEmpty()) {
-        Thread.sleep(10); // polling the due time; core has no wake-up for delayed messages yet
+        Thread.sleep(10); // a pull loop polls; broker.worker() would arm a timer for the due time
       } else {
         got = batch.get(0);
       }
@@ -166,6 +166,10 @@ final class Demo {
     }
     if (consumers.failure() != null) {
       problems.add("a consumer failed: " + consumers.failure());
+    }
+    if (consumers.staleLeases() > 0) {
+      out.printf("  %d ack(s) refused for a lapsed lease; those messages were redelivered%n",
+          consumers.staleLeases());
     }
     if (consumers.committedTwice() > 0) {
       problems.add(consumers.committedTwice() + " payment(s) committed by two consumers");

@@ -234,7 +234,7 @@ final class QueueRunner {
 
   private void release(Delivery d) {
     try {
-      broker.settle(List.of(d), Broker.Settle.RELEASE, null, null);
+      broker.settle(List.of(d), Settlement.RELEASE, null, null);
     } catch (RuntimeException e) {
       log.debug("pgbroker: could not release message {}; its lease will run out", d.id(), e);
     }
@@ -246,7 +246,7 @@ final class QueueRunner {
       return;
     }
     try {
-      Broker.Settled s = broker.settle(List.copyOf(running.values()), Broker.Settle.EXTEND, visibility.toMillis(), null);
+      Settlement.Result s = broker.settle(List.copyOf(running.values()), Settlement.EXTEND, visibility.toMillis(), null);
       for (Delivery lost : s.stale()) {
         if (running.remove(lost.lease()) != null) {
           listener.leaseLost(lost);

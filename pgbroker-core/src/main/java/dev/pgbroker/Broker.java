@@ -39,6 +39,8 @@ import javax.sql.DataSource;
  */
 public final class Broker implements AutoCloseable {
   public static final String DEFAULT_SCHEMA = "pgbroker";
+  /** The schema version this pgbroker migrates to; {@link #migrate()} leaves the schema there. */
+  public static final int SCHEMA_VERSION = Migrations.FILES.size();
   /** Most messages one receive may return. */
   public static final int MAX_RECEIVE = 10_000;
 

@@ -27,8 +27,11 @@ import picocli.CommandLine.Spec;
     })
 final class DemoCommand implements Callable<Integer> {
   static final int MAX_MESSAGES = 1_000_000;
-  /** The producer, three consumers, the progress line and the demo's own checks. */
-  private static final int POOL_SIZE = 8;
+  /**
+   * Each consumer's worker holds a LISTEN connection and uses one per running handler plus its
+   * fetches and acks; the producer, the progress line and the demo's checks need a few more.
+   */
+  private static final int POOL_SIZE = Demo.CONSUMERS * (Consumers.CONCURRENCY + 3) + 4;
 
   @Spec CommandSpec spec;
 

@@ -18,7 +18,8 @@ final class EmbeddedDatabase implements AutoCloseable {
     try {
       return new EmbeddedDatabase(EmbeddedPostgres.builder().start());
     } catch (IOException | RuntimeException e) {
-      // The jar carries PostgreSQL binaries for linux-amd64 only; elsewhere this is the way out.
+      // Binaries ship for Linux, macOS and Windows on x86-64; on anything else, or when the
+      // temporary directory is not executable, a server of their own is the way out.
       throw new CommandFailure("cannot start embedded PostgreSQL (" + e.getMessage()
           + "); pass --db " + Database.URL_EXAMPLE + " to use a server of your own", e);
     }

@@ -211,19 +211,13 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Sends many messages inside the caller's transaction. Workers are notified by a NOTIFY in
-   * that transaction, which PostgreSQL delivers only if it commits.
+   * Sends many messages inside the caller's transaction. It cannot be seen to commit, so workers
+   * are notified a few times over the following second (and they poll as well).
    */
   public List<Long> sendBatch(Connection tx, String queue, List<?> payloads, SendOptions options) {
-    return Sql.onCaller(tx, "send to " + queue, c -> {
-      List<Long> ids = insert(c, queue, payloads, options);
-      try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
-        ps.setString(1, Notifier.channel(schema)); // the schema's channel
-        ps.setString(2, queue); // the queue with new messages
-        ps.execute();
-      }
-      return ids;
-    });
+    List<Long> ids = Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, payloads, options));
+    notifier.changedInTransaction(queue);
+    return ids;
   }
 
   private List<Long> insert(Connection c, String queue, List<?> payloads, SendOptions options)

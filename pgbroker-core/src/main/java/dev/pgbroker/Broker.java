@@ -280,7 +280,7 @@ public final class Broker implements AutoCloseable {
         : QueueOptions.positiveMillis("visibilityTimeout", visibilityTimeout);
     return Sql.run(dataSource, "receive from " + queue, c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "select * from " + schema + ".read(?, ?, ?::bigint)")) {
+          "select r.* from " + schema + ".read(?, ?, ?::bigint) r" + Sql.ASYNC_COMMIT)) {
         ps.setString(1, queue); // queue name
         ps.setInt(2, max); // most messages to lease
         ps.setObject(3, vt, Types.BIGINT); // lease length in ms; null: queue default
@@ -350,7 +350,7 @@ public final class Broker implements AutoCloseable {
   /** Settles deliveries on the caller's connection; see {@link Settlement}. */
   Settlement.Result settle(Connection c, Collection<Delivery> deliveries, Settlement how, Long ms, String error)
       throws SQLException {
-    return how.run(c, schema, deliveries, ms, error);
+    return how.run(c, schema, false, deliveries, ms, error);
   }
 
   private static void requireSettled(String action, Delivery d, List<Delivery> stale) {
@@ -361,7 +361,8 @@ public final class Broker implements AutoCloseable {
 
   /** Settles deliveries on a pooled connection; see {@link Settlement}. */
   Settlement.Result settle(Collection<Delivery> deliveries, Settlement how, Long ms, String error) {
-    return Sql.run(dataSource, how.name().toLowerCase(Locale.ROOT), c -> settle(c, deliveries, how, ms, error));
+    return Sql.run(dataSource, how.name().toLowerCase(Locale.ROOT),
+        c -> how.run(c, schema, true, deliveries, ms, error));
   }
 
   /** Milliseconds until a message of the queue becomes due by time alone, or null if none. */

@@ -38,9 +38,12 @@ enum Settlement {
     this.sql = sql;
   }
 
-  /** {@code ms} is the retry delay for NACK and the new lease length for EXTEND. */
-  Result run(Connection c, String schema, Collection<Delivery> deliveries, Long ms, String error)
-      throws SQLException {
+  /**
+   * {@code ms} is the retry delay for NACK and the new lease length for EXTEND. {@code own} says
+   * the statement is a transaction of pgbroker's own, which may then commit asynchronously.
+   */
+  Result run(Connection c, String schema, boolean own, Collection<Delivery> deliveries, Long ms,
+      String error) throws SQLException {
     Map<String, List<Delivery>> byQueue = new LinkedHashMap<>();
     for (Delivery d : deliveries) {
       byQueue.computeIfAbsent(Objects.requireNonNull(d, "delivery").queue(), q -> new ArrayList<>()).add(d);
@@ -49,7 +52,7 @@ enum Settlement {
     List<Delivery> dead = new ArrayList<>();
     for (Map.Entry<String, List<Delivery>> e : byQueue.entrySet()) {
       List<Delivery> batch = e.getValue();
-      Map<UUID, String> settled = execute(c, schema, e.getKey(), batch, ms, error);
+      Map<UUID, String> settled = execute(c, schema, own, e.getKey(), batch, ms, error);
       for (Delivery d : batch) {
         String outcome = settled.get(d.lease());
         if (outcome == null) {
@@ -62,10 +65,11 @@ enum Settlement {
     return new Result(stale, dead);
   }
 
-  private Map<UUID, String> execute(Connection c, String schema, String queue, List<Delivery> batch,
-      Long ms, String error) throws SQLException {
+  private Map<UUID, String> execute(Connection c, String schema, boolean own, String queue,
+      List<Delivery> batch, Long ms, String error) throws SQLException {
     int n = batch.size();
-    try (PreparedStatement ps = c.prepareStatement(String.format(sql, schema))) {
+    String statement = String.format(sql, schema) + (own ? Sql.ASYNC_COMMIT : "");
+    try (PreparedStatement ps = c.prepareStatement(statement)) {
       ps.setString(1, queue); // queue name
       ps.setArray(2, c.createArrayOf("bigint", batch.stream().map(Delivery::id).toArray())); // ids
       ps.setArray(3, c.createArrayOf("uuid", batch.stream().map(Delivery::lease).toArray())); // leases

@@ -236,16 +236,15 @@ public final class Broker implements AutoCloseable {
     for (int i = 0; i < n; i++) {
       json[i] = payloadJson(payloads.get(i), i);
     }
-    String headers = options.headers().isEmpty() ? null : toJson(options.headers());
     try (PreparedStatement ps = c.prepareStatement("select * from " + schema
-        + "._send(?, ?::jsonb[], ?::jsonb[], ?::bigint[], ?::integer[], ?::text[], ?::text[])")) {
+        + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?)")) {
       ps.setString(1, queue); // queue name
       ps.setArray(2, c.createArrayOf("text", json)); // payloads, one per message
-      ps.setArray(3, c.createArrayOf("text", Settlement.filled(n, headers))); // headers per message
-      ps.setArray(4, c.createArrayOf("bigint", Settlement.filled(n, options.delay().toMillis()))); // delays
-      ps.setArray(5, c.createArrayOf("integer", Settlement.filled(n, options.priority()))); // priorities
-      ps.setArray(6, c.createArrayOf("text", Settlement.filled(n, options.dedupKey()))); // dedup keys
-      ps.setArray(7, c.createArrayOf("text", Settlement.filled(n, options.orderingKey()))); // ordering keys
+      ps.setString(3, options.headers().isEmpty() ? null : toJson(options.headers())); // headers
+      ps.setLong(4, options.delay().toMillis()); // delay before due, ms
+      ps.setInt(5, options.priority()); // priority
+      ps.setString(6, options.dedupKey()); // dedup key, or null
+      ps.setString(7, options.orderingKey()); // ordering key, or null
       try (ResultSet rs = ps.executeQuery()) {
         List<Long> ids = new ArrayList<>(n);
         while (rs.next()) {

@@ -89,7 +89,7 @@ enum Settlement {
     }
   }
 
-  static Object[] filled(int n, Object value) {
+  private static Object[] filled(int n, Object value) {
     Object[] a = new Object[n];
     Arrays.fill(a, value);
     return a;

@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Types;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,6 +42,8 @@ public final class Broker implements AutoCloseable {
   public static final String DEFAULT_SCHEMA = "pgbroker";
   /** The schema version this pgbroker migrates to; {@link #migrate()} leaves the schema there. */
   public static final int SCHEMA_VERSION = Migrations.FILES.size();
+  /** Dead rows in the message table above which {@link #maintain()} vacuums it. */
+  static final long VACUUM_DEAD_ROWS = 50_000;
   /** Most messages one receive may return. */
   public static final int MAX_RECEIVE = 10_000;
 
@@ -381,11 +384,29 @@ public final class Broker implements AutoCloseable {
     return new Worker.Builder(this);
   }
 
-  /** Runs upkeep (archive and dedup pruning, counter folding) unless another instance is. */
+  /**
+   * Runs upkeep unless another instance is: prunes the archive and expired dedup keys, folds
+   * counters, and vacuums the message table once it holds many dead rows (for servers whose
+   * autovacuum is off or behind; a user without the right to vacuum just gets a warning).
+   */
   public void maintain() {
     Sql.run(dataSource, "maintenance", c -> {
+      boolean leader;
       try (PreparedStatement ps = c.prepareStatement("select " + schema + ".maintain()")) {
-        ps.execute();
+        leader = single(ps, rs -> rs.getBoolean(1));
+      }
+      if (leader && c.getAutoCommit()) { // VACUUM cannot run inside a transaction
+        long dead;
+        try (PreparedStatement ps = c.prepareStatement(
+            "select coalesce(n_dead_tup, 0) from pg_stat_all_tables where relid = ?::regclass")) {
+          ps.setString(1, schema + ".message"); // the hot table
+          dead = single(ps, rs -> rs.getLong(1));
+        }
+        if (dead > VACUUM_DEAD_ROWS) {
+          try (Statement st = c.createStatement()) {
+            st.execute("vacuum " + schema + ".message");
+          }
+        }
       }
       return null;
     });

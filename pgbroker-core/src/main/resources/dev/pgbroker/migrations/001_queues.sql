@@ -42,6 +42,12 @@ create table {{schema}}.message (
   errors       jsonb not null default '[]'           -- one entry per failed attempt
 ) with (fillfactor = 80);
 
+-- Every finished message leaves a dead row and dead index entries at the head of
+-- message_fetch, which each fetch walks until vacuum clears them; vacuum this table after a
+-- fixed number of dead rows rather than a fraction of a table that is mostly dead.
+alter table {{schema}}.message set (autovacuum_vacuum_scale_factor = 0,
+  autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
+
 create index message_fetch on {{schema}}.message (queue, priority desc, visible_at, id);
 create index message_ordering on {{schema}}.message (queue, ordering_key, id)
   where ordering_key is not null;

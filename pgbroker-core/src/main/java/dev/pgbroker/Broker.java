@@ -8,20 +8,16 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Types;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -44,6 +40,10 @@ import javax.sql.DataSource;
  */
 public final class Broker implements AutoCloseable {
   public static final String DEFAULT_SCHEMA = "pgbroker";
+  /** The schema version this pgbroker migrates to; {@link #migrate()} leaves the schema there. */
+  public static final int SCHEMA_VERSION = Migrations.FILES.size();
+  /** Dead rows in the message table above which {@link #maintain()} vacuums it. */
+  static final long VACUUM_DEAD_ROWS = 50_000;
   /** Most messages one receive may return. */
   public static final int MAX_RECEIVE = 10_000;
 
@@ -214,19 +214,13 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Sends many messages inside the caller's transaction. Workers are notified by a NOTIFY in
-   * that transaction, which PostgreSQL delivers only if it commits.
+   * Sends many messages inside the caller's transaction. It cannot be seen to commit, so workers
+   * are notified a few times over the following second (and they poll as well).
    */
   public List<Long> sendBatch(Connection tx, String queue, List<?> payloads, SendOptions options) {
-    return Sql.onCaller(tx, "send to " + queue, c -> {
-      List<Long> ids = insert(c, queue, payloads, options);
-      try (PreparedStatement ps = c.prepareStatement("select pg_notify(?, ?)")) {
-        ps.setString(1, Notifier.channel(schema)); // the schema's channel
-        ps.setString(2, queue); // the queue with new messages
-        ps.execute();
-      }
-      return ids;
-    });
+    List<Long> ids = Sql.onCaller(tx, "send to " + queue, c -> insert(c, queue, payloads, options));
+    notifier.changedInTransaction(queue);
+    return ids;
   }
 
   private List<Long> insert(Connection c, String queue, List<?> payloads, SendOptions options)
@@ -245,16 +239,15 @@ public final class Broker implements AutoCloseable {
     for (int i = 0; i < n; i++) {
       json[i] = payloadJson(payloads.get(i), i);
     }
-    String headers = options.headers().isEmpty() ? null : toJson(options.headers());
     try (PreparedStatement ps = c.prepareStatement("select * from " + schema
-        + "._send(?, ?::jsonb[], ?::jsonb[], ?::bigint[], ?::integer[], ?::text[], ?::text[])")) {
+        + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?)")) {
       ps.setString(1, queue); // queue name
       ps.setArray(2, c.createArrayOf("text", json)); // payloads, one per message
-      ps.setArray(3, c.createArrayOf("text", fill(n, headers))); // headers per message
-      ps.setArray(4, c.createArrayOf("bigint", fill(n, options.delay().toMillis()))); // delays
-      ps.setArray(5, c.createArrayOf("integer", fill(n, options.priority()))); // priorities
-      ps.setArray(6, c.createArrayOf("text", fill(n, options.dedupKey()))); // dedup keys
-      ps.setArray(7, c.createArrayOf("text", fill(n, options.orderingKey()))); // ordering keys
+      ps.setString(3, options.headers().isEmpty() ? null : toJson(options.headers())); // headers
+      ps.setLong(4, options.delay().toMillis()); // delay before due, ms
+      ps.setInt(5, options.priority()); // priority
+      ps.setString(6, options.dedupKey()); // dedup key, or null
+      ps.setString(7, options.orderingKey()); // ordering key, or null
       try (ResultSet rs = ps.executeQuery()) {
         List<Long> ids = new ArrayList<>(n);
         while (rs.next()) {
@@ -289,7 +282,7 @@ public final class Broker implements AutoCloseable {
         : QueueOptions.positiveMillis("visibilityTimeout", visibilityTimeout);
     return Sql.run(dataSource, "receive from " + queue, c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "select * from " + schema + ".read(?, ?, ?::bigint)")) {
+          "select r.* from " + schema + ".read(?, ?, ?::bigint) r" + Sql.ASYNC_COMMIT)) {
         ps.setString(1, queue); // queue name
         ps.setInt(2, max); // most messages to lease
         ps.setObject(3, vt, Types.BIGINT); // lease length in ms; null: queue default
@@ -314,17 +307,17 @@ public final class Broker implements AutoCloseable {
   /** Acknowledges inside the caller's transaction, so the ack commits with the caller's writes. */
   public void ack(Connection tx, Delivery delivery) {
     requireSettled("ack", delivery,
-        Sql.onCaller(tx, "ack", c -> settle(c, List.of(delivery), Settle.ACK, null, null)).stale());
+        Sql.onCaller(tx, "ack", c -> settle(c, List.of(delivery), Settlement.ACK, null, null)).stale());
   }
 
   /** Acknowledges many in one statement per queue; returns those refused for a stale lease. */
   public List<Delivery> ackAll(Collection<Delivery> deliveries) {
-    return settle(deliveries, Settle.ACK, null, null).stale();
+    return settle(deliveries, Settlement.ACK, null, null).stale();
   }
 
   /** Acknowledges many inside the caller's transaction; returns those refused for a stale lease. */
   public List<Delivery> ackAll(Connection tx, Collection<Delivery> deliveries) {
-    return Sql.onCaller(tx, "ack", c -> settle(c, deliveries, Settle.ACK, null, null)).stale();
+    return Sql.onCaller(tx, "ack", c -> settle(c, deliveries, Settlement.ACK, null, null)).stale();
   }
 
   /**
@@ -338,79 +331,28 @@ public final class Broker implements AutoCloseable {
   /** Fails a delivery and retries it after {@code delay} (null: the queue's backoff). */
   public boolean nack(Delivery delivery, String error, Duration delay) {
     Long ms = delay == null ? null : QueueOptions.nonNegativeMillis("delay", delay);
-    Settled s = settle(List.of(delivery), Settle.NACK, ms, error);
+    Settlement.Result s = settle(List.of(delivery), Settlement.NACK, ms, error);
     requireSettled("nack", delivery, s.stale());
     return s.dead().isEmpty();
   }
 
   /** Moves a delivery straight to the dead-letter store, whatever attempts it has left. */
   public void deadLetter(Delivery delivery, String error) {
-    Settled s = settle(List.of(delivery), Settle.BURY, null, error);
+    Settlement.Result s = settle(List.of(delivery), Settlement.BURY, null, error);
     requireSettled("dead-letter", delivery, s.stale());
   }
 
   /** Keeps the lease for {@code extension} from now. */
   public void extend(Delivery delivery, Duration extension) {
     long ms = QueueOptions.positiveMillis("extension", extension);
-    Settled s = settle(List.of(delivery), Settle.EXTEND, ms, null);
+    Settlement.Result s = settle(List.of(delivery), Settlement.EXTEND, ms, null);
     requireSettled("extend the lease of", delivery, s.stale());
   }
 
-  enum Settle { ACK, NACK, BURY, EXTEND, RELEASE }
-
-  /** What a settle call did: deliveries refused for a stale lease, and those dead-lettered. */
-  record Settled(List<Delivery> stale, List<Delivery> dead) {}
-
-  /**
-   * Settles deliveries with one statement per queue. {@code ms} is the retry delay for NACK
-   * (null: backoff) and the extension for EXTEND.
-   */
-  Settled settle(Connection c, Collection<Delivery> deliveries, Settle how, Long ms, String error)
+  /** Settles deliveries on the caller's connection; see {@link Settlement}. */
+  Settlement.Result settle(Connection c, Collection<Delivery> deliveries, Settlement how, Long ms, String error)
       throws SQLException {
-    Map<String, List<Delivery>> byQueue = new LinkedHashMap<>();
-    for (Delivery d : deliveries) {
-      byQueue.computeIfAbsent(Objects.requireNonNull(d, "delivery").queue(), q -> new ArrayList<>()).add(d);
-    }
-    List<Delivery> stale = new ArrayList<>();
-    List<Delivery> dead = new ArrayList<>();
-    for (Map.Entry<String, List<Delivery>> e : byQueue.entrySet()) {
-      List<Delivery> batch = e.getValue();
-      Long[] ids = batch.stream().map(Delivery::id).toArray(Long[]::new);
-      Object[] leases = batch.stream().map(Delivery::lease).toArray();
-      String sql = switch (how) {
-        case ACK -> "select r, null from " + schema + "._ack(?, ?, ?) r";
-        case NACK, BURY -> "select r.lease, r.outcome from " + schema + "._nack(?, ?, ?, ?, ?, ?) r";
-        case EXTEND -> "select r, null from " + schema + "._extend(?, ?, ?, ?) r";
-        case RELEASE -> "select r, null from " + schema + "._release(?, ?, ?) r";
-      };
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
-        ps.setString(1, e.getKey()); // queue name
-        ps.setArray(2, c.createArrayOf("bigint", ids)); // message ids
-        ps.setArray(3, c.createArrayOf("uuid", leases)); // their lease tokens, same order
-        if (how == Settle.NACK || how == Settle.BURY) {
-          ps.setArray(4, c.createArrayOf("bigint", fill(ids.length, ms))); // retry delays
-          ps.setArray(5, c.createArrayOf("text", fill(ids.length, error))); // error texts
-          ps.setBoolean(6, how == Settle.BURY); // straight to the dead letters?
-        } else if (how == Settle.EXTEND) {
-          ps.setLong(4, ms); // new lease length from now, ms
-        }
-        Map<UUID, String> done = new HashMap<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            done.put(rs.getObject(1, UUID.class), String.valueOf(rs.getString(2)));
-          }
-        }
-        for (Delivery d : batch) {
-          String outcome = done.get(d.lease());
-          if (outcome == null) {
-            stale.add(d);
-          } else if (outcome.equals("dead")) {
-            dead.add(d);
-          }
-        }
-      }
-    }
-    return new Settled(stale, dead);
+    return how.run(c, schema, false, deliveries, ms, error);
   }
 
   private static void requireSettled(String action, Delivery d, List<Delivery> stale) {
@@ -419,9 +361,10 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  /** Settles deliveries on a pooled connection; see {@link #settle(Connection, Collection, Settle, Long, String)}. */
-  Settled settle(Collection<Delivery> deliveries, Settle how, Long ms, String error) {
-    return Sql.run(dataSource, how.name().toLowerCase(Locale.ROOT), c -> settle(c, deliveries, how, ms, error));
+  /** Settles deliveries on a pooled connection; see {@link Settlement}. */
+  Settlement.Result settle(Collection<Delivery> deliveries, Settlement how, Long ms, String error) {
+    return Sql.run(dataSource, how.name().toLowerCase(Locale.ROOT),
+        c -> how.run(c, schema, true, deliveries, ms, error));
   }
 
   /** Milliseconds until a message of the queue becomes due by time alone, or null if none. */
@@ -441,11 +384,29 @@ public final class Broker implements AutoCloseable {
     return new Worker.Builder(this);
   }
 
-  /** Runs upkeep (archive and dedup pruning, counter folding) unless another instance is. */
+  /**
+   * Runs upkeep unless another instance is: prunes the archive and expired dedup keys, folds
+   * counters, and vacuums the message table once it holds many dead rows (for servers whose
+   * autovacuum is off or behind; a user without the right to vacuum just gets a warning).
+   */
   public void maintain() {
     Sql.run(dataSource, "maintenance", c -> {
+      boolean leader;
       try (PreparedStatement ps = c.prepareStatement("select " + schema + ".maintain()")) {
-        ps.execute();
+        leader = single(ps, rs -> rs.getBoolean(1));
+      }
+      if (leader && c.getAutoCommit()) { // VACUUM cannot run inside a transaction
+        long dead;
+        try (PreparedStatement ps = c.prepareStatement(
+            "select coalesce(n_dead_tup, 0) from pg_stat_all_tables where relid = ?::regclass")) {
+          ps.setString(1, schema + ".message"); // the hot table
+          dead = single(ps, rs -> rs.getLong(1));
+        }
+        if (dead > VACUUM_DEAD_ROWS) {
+          try (Statement st = c.createStatement()) {
+            st.execute("vacuum " + schema + ".message");
+          }
+        }
       }
       return null;
     });
@@ -510,12 +471,6 @@ public final class Broker implements AutoCloseable {
       throw new IllegalArgumentException("cannot write " + value.getClass().getName()
           + " as JSON: " + e.getOriginalMessage(), e);
     }
-  }
-
-  private static Object[] fill(int n, Object value) {
-    Object[] a = new Object[n];
-    Arrays.fill(a, value);
-    return a;
   }
 
   interface RowMapper<T> {

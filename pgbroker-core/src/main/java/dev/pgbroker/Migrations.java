@@ -31,8 +31,12 @@ final class Migrations {
   static int apply(DataSource ds, String schema) {
     return Sql.run(ds, "migrate schema " + schema, c -> {
       boolean auto = c.getAutoCommit();
-      c.setAutoCommit(false);
+      c.setAutoCommit(true);
+      // A session lock taken before the transaction begins: a transaction that started while
+      // another instance was migrating could still see the schema as missing in its caches.
+      advisoryLock(c, schema, "pg_advisory_lock");
       try {
+        c.setAutoCommit(false);
         int applied = applyLocked(c, schema);
         c.commit();
         return applied;
@@ -40,17 +44,22 @@ final class Migrations {
         c.rollback();
         throw e;
       } finally {
+        c.setAutoCommit(true);
+        advisoryLock(c, schema, "pg_advisory_unlock");
         c.setAutoCommit(auto);
       }
     });
   }
 
-  private static int applyLocked(Connection c, String schema) throws SQLException {
+  private static void advisoryLock(Connection c, String schema, String function) throws SQLException {
     try (PreparedStatement lock = c.prepareStatement(
-        "select pg_advisory_xact_lock(hashtextextended('pgbroker.migrate.' || ?, 0))")) {
+        "select " + function + "(hashtextextended('pgbroker.migrate.' || ?, 0))")) {
       lock.setString(1, schema); // the schema name, so different schemas migrate independently
       lock.execute();
     }
+  }
+
+  private static int applyLocked(Connection c, String schema) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("create schema if not exists " + schema);
       s.execute("create table if not exists " + schema + ".schema_version ("

@@ -4,27 +4,38 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One queue's part of a {@link Worker}: a fetch loop that leases as many messages as there is
- * free capacity, the handler runs, their settlement, and the heartbeat that keeps running
- * handlers' leases alive.
+ * One queue's part of a {@link Worker}: a fetch loop that keeps a small buffer of leased
+ * messages ahead of the handlers, the handler slots that drain it, settlement, and the heartbeat
+ * that keeps the leases of buffered and running messages alive.
+ *
+ * <p>The buffer holds about {@link #PREFETCH_NANOS} of work at the rate handlers have been
+ * finishing: enough that fetches come in large batches when handlers are quick (one statement
+ * per batch is what makes throughput), and next to nothing when they are slow, so that an
+ * instance does not sit on messages other instances could be running.
  */
 final class QueueRunner {
   private static final Logger log = LoggerFactory.getLogger(QueueRunner.class);
-  /** Most messages one fetch leases, however much capacity is free. */
+  /** Most messages one fetch leases. */
   static final int MAX_FETCH = 500;
+  /** How much work, at the recent handling rate, the buffer holds ahead of the handlers. */
+  private static final long PREFETCH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final int MAX_ERROR_CHARS = 4000;
 
   /** Exactly one of the two is set. */
@@ -40,11 +51,18 @@ final class QueueRunner {
   private final AckBuffer acks;
   private final ExecutorService handlerThreads;
   private final ScheduledExecutorService timers;
+  /** Handler slots running: each drains the buffer, then ends. */
   private final AtomicInteger inFlight = new AtomicInteger();
-  /** Deliveries whose handler runs now, by lease, for the heartbeat. */
-  private final Map<UUID, Delivery> running = new ConcurrentHashMap<>();
+  /** Leased, not yet started. */
+  private final Queue<Delivery> buffer = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger buffered = new AtomicInteger();
+  /** Deliveries buffered or running, by lease, for the heartbeat. */
+  private final Map<UUID, Delivery> held = new ConcurrentHashMap<>();
+  private final AtomicLong finished = new AtomicLong();
+  private final HandlingRate rate = new HandlingRate();
   private final Object signal = new Object();
-  private boolean woken;
+  /** Set by {@link #wake()}; the fetcher clears it before it looks at the buffer. */
+  private volatile boolean woken;
   private volatile boolean stopped;
   private Thread fetcher;
 
@@ -81,12 +99,16 @@ final class QueueRunner {
 
   /** Something changed (a notification, or capacity freed): fetch again now. */
   void wake() {
+    if (woken) {
+      return; // the fetcher has not looked yet, and will see this change when it does
+    }
     synchronized (signal) {
       woken = true;
       signal.notifyAll();
     }
   }
 
+  /** Stops fetching and gives back the leases of buffered messages no handler has started. */
   void stop() {
     stopped = true;
     wake();
@@ -95,20 +117,29 @@ final class QueueRunner {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    List<Delivery> unstarted = new ArrayList<>();
+    for (Delivery d; (d = take()) != null; ) {
+      unstarted.add(d);
+    }
+    release(unstarted);
   }
 
   private void fetchLoop() {
     long backoffMs = 0;
     while (!stopped) {
-      int free = concurrency - inFlight.get();
-      if (free <= 0) {
-        await(pollInterval.toMillis());
+      woken = false;
+      startSlots();
+      int prefetch = rate.update(finished.get());
+      int waiting = buffered.get();
+      int room = concurrency + prefetch - inFlight.get() - waiting;
+      if (room <= 0 || waiting > prefetch / 2) {
+        await(pollInterval.toMillis()); // a finishing slot wakes us when the buffer runs low
         continue;
       }
       List<Delivery> batch;
       long sleepMs;
       try {
-        batch = broker.receive(queue, Math.min(free, MAX_FETCH));
+        batch = broker.receive(queue, Math.min(room, MAX_FETCH));
         sleepMs = batch.isEmpty() ? untilDue() : 0;
         backoffMs = 0;
       } catch (RuntimeException e) {
@@ -119,12 +150,57 @@ final class QueueRunner {
         continue;
       }
       for (Delivery d : batch) {
-        dispatch(d);
+        held.put(d.lease(), d);
+        buffer.add(d);
+        buffered.incrementAndGet();
       }
       if (sleepMs > 0) {
+        startSlots();
         await(sleepMs);
       }
     }
+  }
+
+  /** Starts handler slots for buffered messages, up to the concurrency limit. */
+  private void startSlots() {
+    while (buffered.get() > 0) {
+      int running = inFlight.get();
+      if (running >= concurrency) {
+        return;
+      }
+      if (inFlight.compareAndSet(running, running + 1)) {
+        try {
+          handlerThreads.execute(this::slot);
+        } catch (RejectedExecutionException closing) {
+          inFlight.decrementAndGet();
+          return;
+        }
+      }
+    }
+  }
+
+  /** Runs buffered messages one after another until the buffer is empty or the worker stops. */
+  private void slot() {
+    try {
+      for (Delivery d; !stopped && (d = take()) != null; ) {
+        run(d);
+        finished.incrementAndGet();
+        if (buffered.get() <= rate.prefetch() / 2) {
+          wake(); // time to fetch more
+        }
+      }
+    } finally {
+      inFlight.decrementAndGet();
+      wake(); // a buffered message may have arrived after this slot found the buffer empty
+    }
+  }
+
+  private Delivery take() {
+    Delivery d = buffer.poll();
+    if (d != null) {
+      buffered.decrementAndGet();
+    }
+    return d;
   }
 
   /** How long an idle fetcher may sleep: the poll interval, or less if a message is due sooner. */
@@ -148,47 +224,27 @@ final class QueueRunner {
           return;
         }
       }
-      woken = false;
-    }
-  }
-
-  private void dispatch(Delivery d) {
-    inFlight.incrementAndGet();
-    try {
-      handlerThreads.execute(() -> run(d));
-    } catch (RejectedExecutionException closing) {
-      release(d);
     }
   }
 
   private void run(Delivery d) {
+    listener.delivered(d);
+    long start = System.nanoTime();
     try {
-      if (stopped) {
-        release(d); // the worker is closing and this one never started
-        return;
+      if (handling.plain() != null) {
+        handling.plain().handle(d);
+        held.remove(d.lease());
+        acks.add(d);
+      } else {
+        runInTransaction(d);
       }
-      running.put(d.lease(), d);
-      listener.delivered(d);
-      long start = System.nanoTime();
-      try {
-        if (handling.plain() != null) {
-          handling.plain().handle(d);
-          running.remove(d.lease());
-          acks.add(d);
-        } else {
-          runInTransaction(d);
-        }
-        listener.succeeded(d, Duration.ofNanos(System.nanoTime() - start));
-      } catch (StaleLeaseException e) {
-        listener.leaseLost(d);
-      } catch (Exception | LinkageError | AssertionError e) {
-        fail(d, e, Duration.ofNanos(System.nanoTime() - start));
-      }
+      listener.succeeded(d, Duration.ofNanos(System.nanoTime() - start));
+    } catch (StaleLeaseException e) {
+      listener.leaseLost(d);
+    } catch (Exception | LinkageError | AssertionError e) {
+      fail(d, e, Duration.ofNanos(System.nanoTime() - start));
     } finally {
-      running.remove(d.lease());
-      if (inFlight.getAndDecrement() == concurrency) {
-        wake(); // the fetcher was waiting for capacity
-      }
+      held.remove(d.lease());
     }
   }
 
@@ -232,28 +288,58 @@ final class QueueRunner {
     }
   }
 
-  private void release(Delivery d) {
-    try {
-      broker.settle(List.of(d), Broker.Settle.RELEASE, null, null);
-    } catch (RuntimeException e) {
-      log.debug("pgbroker: could not release message {}; its lease will run out", d.id(), e);
-    }
-  }
-
-  /** Extends the leases of running handlers, each by one visibility timeout. */
-  private void heartbeat() {
-    if (running.isEmpty()) {
+  private void release(List<Delivery> unstarted) {
+    unstarted.forEach(d -> held.remove(d.lease()));
+    if (unstarted.isEmpty()) {
       return;
     }
     try {
-      Broker.Settled s = broker.settle(List.copyOf(running.values()), Broker.Settle.EXTEND, visibility.toMillis(), null);
+      broker.settle(unstarted, Settlement.RELEASE, null, null);
+    } catch (RuntimeException e) {
+      log.debug("pgbroker: could not release {} unstarted messages; their leases will run out", unstarted.size(), e);
+    }
+  }
+
+  /** Extends the leases of buffered and running messages, each by one visibility timeout. */
+  private void heartbeat() {
+    if (held.isEmpty()) {
+      return;
+    }
+    try {
+      Settlement.Result s = broker.settle(List.copyOf(held.values()), Settlement.EXTEND, visibility.toMillis(), null);
       for (Delivery lost : s.stale()) {
-        if (running.remove(lost.lease()) != null) {
+        if (held.remove(lost.lease()) != null) {
           listener.leaseLost(lost);
         }
       }
     } catch (RuntimeException e) {
       listener.databaseError("lease heartbeat in " + queue, e);
+    }
+  }
+
+  /** How fast handlers have been finishing, as the number of messages worth buffering. */
+  private static final class HandlingRate {
+    private static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    private long lastCount;
+    private long lastNanos = System.nanoTime();
+    private double perSecond;
+    private volatile int prefetch = 1;
+
+    /** Called by the fetcher only. */
+    int update(long finishedTotal) {
+      long now = System.nanoTime();
+      if (now - lastNanos >= WINDOW_NANOS) {
+        double recent = (finishedTotal - lastCount) * 1e9 / (now - lastNanos);
+        perSecond = (perSecond + recent) / 2; // smooths bursts; an idle queue decays to zero
+        lastCount = finishedTotal;
+        lastNanos = now;
+        prefetch = (int) Math.max(1, Math.min(MAX_FETCH, perSecond * PREFETCH_NANOS / 1e9));
+      }
+      return prefetch;
+    }
+
+    int prefetch() {
+      return prefetch;
     }
   }
 

@@ -57,8 +57,9 @@ final class Rows {
       return Map.of();
     }
     Map<String, String> out = new LinkedHashMap<>();
-    tree(json).fields().forEachRemaining(f -> out.put(f.getKey(),
-        f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString()));
+    for (Map.Entry<String, JsonNode> f : tree(json).properties()) {
+      out.put(f.getKey(), f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString());
+    }
     return Collections.unmodifiableMap(out);
   }
 

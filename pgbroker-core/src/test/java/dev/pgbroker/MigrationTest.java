@@ -2,6 +2,7 @@ package dev.pgbroker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -39,23 +40,35 @@ class MigrationTest {
   @Test
   void instancesStartingTogetherDoNotFail() throws Exception {
     execute("drop schema if exists " + SCHEMA + " cascade");
+    List<HikariDataSource> instances = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(6);
-    CountDownLatch go = new CountDownLatch(1);
-    List<Future<Integer>> applied = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      applied.add(pool.submit(() -> {
-        go.await();
-        return Broker.create(ds).schema(SCHEMA).migrate(false).build().migrate();
-      }));
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<Integer>> applied = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        HikariDataSource instance = TestDatabase.pool(TestDatabase.jdbcUrl(), 1);
+        instances.add(instance);
+        // Each instance has looked for the schema before and cached that it is missing, as a
+        // real application's connections may have.
+        try (Connection c = instance.getConnection(); Statement s = c.createStatement()) {
+          s.execute("select to_regnamespace('" + SCHEMA + "')");
+        }
+        applied.add(pool.submit(() -> {
+          go.await();
+          return Broker.create(instance).schema(SCHEMA).migrate(false).build().migrate();
+        }));
+      }
+      go.countDown();
+      int total = 0;
+      for (Future<Integer> f : applied) {
+        total += f.get(60, TimeUnit.SECONDS);
+      }
+      assertThat(total).as("each migration applied by exactly one instance").isEqualTo(Migrations.FILES.size());
+    } finally {
+      pool.shutdown();
+      instances.forEach(HikariDataSource::close);
     }
-    go.countDown();
-    int total = 0;
-    for (Future<Integer> f : applied) {
-      total += f.get(60, TimeUnit.SECONDS);
-    }
-    pool.shutdown();
 
-    assertThat(total).as("each migration applied by exactly one instance").isEqualTo(Migrations.FILES.size());
     assertThat(versions()).containsExactly(1);
     Broker broker = Broker.create(ds).schema(SCHEMA).build();
     broker.createQueue("works");

@@ -1,0 +1,97 @@
+package dev.pgbroker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.pgbroker.testing.BrokerExtension;
+import dev.pgbroker.testing.TestSchema;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The hot statements use their index, checked on the real plans PostgreSQL picks inside the
+ * schema's functions (auto_explain reports nested statements' plans to the client).
+ */
+@ExtendWith(BrokerExtension.class)
+class QueryPlanTest {
+  private Broker broker;
+  private TestSchema schema;
+  private DataSource ds;
+
+  @BeforeEach
+  void twoBusyQueues(Broker broker, TestSchema schema, DataSource ds) {
+    this.broker = broker;
+    this.schema = schema;
+    this.ds = ds;
+    for (String q : List.of("hot", "other")) {
+      broker.createQueue(q);
+      for (int i = 0; i < 20; i++) {
+        broker.sendBatch(q, IntStream.range(0, 1000).boxed().toList());
+        broker.sendBatch(q, IntStream.range(0, 100).boxed().toList(),
+            SendOptions.none().orderingKey("key-" + i));
+        broker.sendBatch(q, IntStream.range(0, 1000).boxed().toList(),
+            SendOptions.none().delay(Duration.ofHours(1)).priority(i % 3));
+      }
+    }
+    schema.execute("analyze %s.message");
+  }
+
+  @Test
+  void readUsesTheFetchAndOrderingIndexes() throws Exception {
+    String plans = plansOf("select * from %s.read('hot', 100, 30000)");
+
+    assertThat(plans).contains("message_fetch").doesNotContain("Seq Scan on message");
+  }
+
+  @Test
+  void ackNackAndExtendFindMessagesByPrimaryKey() throws Exception {
+    List<Delivery> got = broker.receive("hot", 3);
+    String leases = "array['" + got.get(0).lease() + "','" + got.get(1).lease() + "']::uuid[]";
+    String ids = "array[" + got.get(0).id() + "," + got.get(1).id() + "]";
+
+    String plans = plansOf("select %s._extend('hot', " + ids + ", " + leases + ", 1000)")
+        + plansOf("select %s._ack('hot', " + ids + ", " + leases + ")")
+        + plansOf("select * from %s._nack('hot', array[" + got.get(2).id() + "], array['"
+            + got.get(2).lease() + "']::uuid[], array[0], array['x'])");
+
+    assertThat(plans).contains("message_pkey").doesNotContain("Seq Scan on message");
+  }
+
+  @Test
+  void nextDueTimeProbesTheFetchIndexPerPriority() throws Exception {
+    assertThat(plansOf("select %s._next_due_ms('hot')")).contains("message_fetch")
+        .doesNotContain("Seq Scan on message");
+  }
+
+  /** Runs the statement with auto_explain on and returns the plans of every nested statement. */
+  private String plansOf(String sqlTemplate) throws SQLException {
+    try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+      try {
+        s.execute("load 'auto_explain'");
+      } catch (SQLException e) {
+        assumeTrue(false, "auto_explain cannot be loaded on this server (needs superuser): " + e.getMessage());
+      }
+      s.execute("set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
+          + " set auto_explain.log_level = notice; set client_min_messages = notice;"
+          + " set enable_seqscan = on");
+      s.clearWarnings();
+      s.execute(sqlTemplate.replace("%s", schema.name()));
+      List<String> out = new ArrayList<>();
+      for (SQLWarning w = s.getWarnings(); w != null; w = w.getNextWarning()) {
+        out.add(w.getMessage());
+      }
+      s.execute("reset all");
+      return String.join("\n", out);
+    }
+  }
+}

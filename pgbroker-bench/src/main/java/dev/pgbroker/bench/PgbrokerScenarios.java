@@ -58,7 +58,7 @@ final class PgbrokerScenarios {
     heap(r, "pgbroker.heap_small", "pgbroker: worker heap high-water mark, "
         + count(sizes.messages()) + " backlog");
     if (c > USUAL_CONCURRENCY) {
-      // A worker leases at most its free capacity per fetch, so concurrency sets the batch size.
+      // The worker prefetches beyond its handler slots; this row shows a usual setting too.
       Load.rate(r, progress, "pgbroker.worker_usual", "pgbroker: worker drains "
           + count(sizes.messages()) + " backlog, concurrency " + USUAL_CONCURRENCY,
           () -> fresh((b, ds) -> {

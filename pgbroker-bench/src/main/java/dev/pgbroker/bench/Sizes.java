@@ -14,9 +14,8 @@ import java.util.Map;
  * @param latencySpacingMs gap between those sends
  * @param peerMessages messages for each peer's enqueue and processing figures
  * @param peerLatencySamples spaced enqueues per peer latency figure
- * @param concurrency handlers (pgbroker) or worker threads (peers) running at once. A pgbroker
- *     worker leases at most its free capacity per fetch (and at most 500), so for no-op handlers
- *     the fastest setting is 500; the peers were as fast or faster there than at 64 too.
+ * @param concurrency handlers (pgbroker) or worker threads (peers) running at once: 500, where
+ *     the peers were as fast as or faster than at 64 (pgbroker, which prefetches, is the same)
  * @param threads client threads for producers and the raw-SQL consumers
  */
 record Sizes(int messages, int backlog, int singleSends, int latencySamples,

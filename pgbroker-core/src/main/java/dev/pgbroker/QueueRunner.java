@@ -161,20 +161,21 @@ final class QueueRunner {
     }
   }
 
-  /** Starts handler slots for buffered messages, up to the concurrency limit. */
+  /**
+   * Starts handler slots for buffered messages, up to the concurrency limit: one per buffered
+   * message at most, since a slot just started may not have taken its message yet.
+   */
   private void startSlots() {
-    while (buffered.get() > 0) {
+    for (int wanted = buffered.get(); wanted > 0; wanted--) {
       int running = inFlight.get();
-      if (running >= concurrency) {
-        return;
+      if (running >= concurrency || !inFlight.compareAndSet(running, running + 1)) {
+        return; // full, or a slot just started or ended; the next wake-up looks again
       }
-      if (inFlight.compareAndSet(running, running + 1)) {
-        try {
-          handlerThreads.execute(this::slot);
-        } catch (RejectedExecutionException closing) {
-          inFlight.decrementAndGet();
-          return;
-        }
+      try {
+        handlerThreads.execute(this::slot);
+      } catch (RejectedExecutionException closing) {
+        inFlight.decrementAndGet();
+        return;
       }
     }
   }

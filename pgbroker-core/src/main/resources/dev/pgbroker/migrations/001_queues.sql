@@ -406,7 +406,7 @@ begin
   end if;
   return query
     with picked as (
-      select m.id, m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
+      select m.id, m.ctid as tid, m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
       from {{schema}}.message m
       where m.queue = cfg.name and m.visible_at <= now()
         and (m.ordering_key is null or not exists (
@@ -435,7 +435,7 @@ begin
       set lease = gen_random_uuid(), attempt = m.attempt + 1,
           visible_at = now() + vt * interval '1 millisecond'
       from picked p
-      where m.id = p.id and not p.exhausted
+      where m.ctid = p.tid and not p.exhausted -- the locked row cannot move: no index probe
       returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
                 m.ordering_key
     )

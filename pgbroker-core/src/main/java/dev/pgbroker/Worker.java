@@ -258,7 +258,7 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** How often the worker offers to run upkeep; one instance at a time does (default 10s). */
+    /** How often the worker offers to run upkeep; one instance at a time does (default 30s). */
     public Builder maintenanceInterval(Duration interval) {
       QueueOptions.positiveMillis("maintenanceInterval", interval);
       this.maintenanceInterval = interval;

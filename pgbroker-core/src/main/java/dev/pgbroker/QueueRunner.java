@@ -162,20 +162,24 @@ final class QueueRunner {
   }
 
   /**
-   * Starts handler slots for buffered messages, up to the concurrency limit: one per buffered
-   * message at most, since a slot just started may not have taken its message yet.
+   * Starts handler slots while messages wait and the concurrency limit allows. A slot just
+   * started may not have taken its message yet, so this can start one or two more than needed;
+   * those find the buffer empty and end at once. (Starting exactly one per buffered message
+   * measured a quarter slower: the fetcher then stops dispatching while slots turn over.)
    */
   private void startSlots() {
-    for (int wanted = buffered.get(); wanted > 0; wanted--) {
+    while (buffered.get() > 0) {
       int running = inFlight.get();
-      if (running >= concurrency || !inFlight.compareAndSet(running, running + 1)) {
-        return; // full, or a slot just started or ended; the next wake-up looks again
-      }
-      try {
-        handlerThreads.execute(this::slot);
-      } catch (RejectedExecutionException closing) {
-        inFlight.decrementAndGet();
+      if (running >= concurrency) {
         return;
+      }
+      if (inFlight.compareAndSet(running, running + 1)) {
+        try {
+          handlerThreads.execute(this::slot);
+        } catch (RejectedExecutionException closing) {
+          inFlight.decrementAndGet();
+          return;
+        }
       }
     }
   }

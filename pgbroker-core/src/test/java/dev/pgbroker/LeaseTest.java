@@ -49,14 +49,14 @@ class LeaseTest {
 
   @Test
   void extendedLeaseOutlivesTheVisibilityTimeout(Broker broker) throws Exception {
-    broker.createQueue("long", QueueOptions.defaults().visibilityTimeout(Duration.ofMillis(400)));
+    broker.createQueue("long", QueueOptions.defaults().visibilityTimeout(Duration.ofMillis(1000)));
     broker.send("long", "work");
     Delivery d = broker.receive("long", 1).get(0);
 
-    for (int i = 0; i < 4; i++) {
-      Thread.sleep(200);
-      broker.extend(d, Duration.ofMillis(400));
-      assertThat(broker.receive("long", 1)).as("still leased after %s ms", (i + 1) * 200).isEmpty();
+    for (int i = 0; i < 4; i++) { // 1.2 s in all, past the 1 s timeout, with margin per step
+      Thread.sleep(300);
+      broker.extend(d, Duration.ofMillis(1000));
+      assertThat(broker.receive("long", 1)).as("still leased after %s ms", (i + 1) * 300).isEmpty();
     }
     broker.ack(d);
   }

@@ -161,12 +161,12 @@ class WorkerTest {
 
   @Test
   void longHandlerKeepsItsLeasePastTheVisibilityTimeout(Broker broker) {
-    broker.createQueue("long", QueueOptions.defaults().visibilityTimeout(Duration.ofMillis(300)));
+    broker.createQueue("long", QueueOptions.defaults().visibilityTimeout(Duration.ofMillis(600)));
     AtomicInteger runs = new AtomicInteger();
     List<String> lost = new CopyOnWriteArrayList<>();
     try (Worker w = broker.worker().handle("long", d -> {
       runs.incrementAndGet();
-      Thread.sleep(1500);
+      Thread.sleep(2000); // over three visibility timeouts; the heartbeat runs every 200 ms
     }).listener(new WorkerListener() {
       @Override
       public void leaseLost(Delivery d) {

@@ -151,11 +151,7 @@ final class DbSchedulerScenario {
     });
     progress.await(() -> latencyHandled.get() >= n, () -> latencyHandled.get() + " handled",
         Duration.ofSeconds(30));
-    long[] started = new long[n];
-    for (int i = 0; i < n; i++) {
-      started[i] = latencyStarts.get(i);
-    }
-    return Load.latencies(sent, started);
+    return Load.latencies(sent, latencyStarts);
   }
 
   private static long rows(HikariDataSource ds) throws Exception {

@@ -121,11 +121,7 @@ final class JobRunrScenario {
     });
     progress.await(() -> handled.get() >= n, () -> handled.get() + " handled",
         POLL_INTERVAL.multipliedBy(4));
-    long[] started = new long[n];
-    for (int i = 0; i < n; i++) {
-      started[i] = starts.get(i);
-    }
-    return Load.latencies(sent, started);
+    return Load.latencies(sent, starts);
   }
 
   private static long unfinished(HikariDataSource ds) throws Exception {

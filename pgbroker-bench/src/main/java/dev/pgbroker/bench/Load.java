@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /** Shared tools of the scenarios: parallel load, payloads, spaced sends, heap high-water marks. */
 final class Load {
@@ -130,16 +131,18 @@ final class Load {
   }
 
   /** Handler start minus send return, per sample; samples never handled fail the figure. */
-  static long[] latencies(long[] sent, long[] started) {
+  static long[] latencies(long[] sent, AtomicLongArray startedAt) {
     long[] out = new long[sent.length];
     for (int i = 0; i < sent.length; i++) {
-      if (started[i] == 0) {
+      long started = startedAt.get(i);
+      if (started == 0) {
         throw new IllegalStateException("sample " + i + " was never handled");
       }
-      out[i] = started[i] - sent[i];
+      out[i] = started - sent[i];
     }
     return out;
   }
+
 
   /** Resets the heap pools' peak usage after a GC, so the next peak is the next phase's own. */
   static void resetHeapPeaks() {

@@ -221,11 +221,7 @@ final class PgbrokerScenarios {
       });
       progress.await(() -> handled.get() >= n + WARM_UP, () -> handled.get() - WARM_UP + " handled",
           Duration.ofSeconds(30));
-      long[] startedAt = new long[n];
-      for (int i = 0; i < n; i++) {
-        startedAt[i] = started.get(i);
-      }
-      return Load.latencies(sent, startedAt);
+      return Load.latencies(sent, started);
     }
   }
 

@@ -2,7 +2,9 @@ package dev.pgbroker;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -64,10 +66,7 @@ final class AckBuffer {
             pending.drainTo(batch, MAX_BATCH - batch.size());
           }
         }
-        for (Delivery lost : broker.ackAll(batch)) {
-          listener.leaseLost(lost);
-        }
-        batch.clear();
+        flush(batch);
         backoffMs = 0;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -88,6 +87,26 @@ final class AckBuffer {
     if (!batch.isEmpty() || !pending.isEmpty()) {
       log.warn("pgbroker: {} acknowledgements not sent before shutdown; those messages will be redelivered",
           batch.size() + pending.size());
+    }
+  }
+
+  /**
+   * Acks the batch one queue at a time, removing what is done, so a failure leaves only the
+   * unsent part to retry. A queue deleted meanwhile drops its part: retrying could never succeed.
+   */
+  private void flush(List<Delivery> batch) {
+    Map<String, List<Delivery>> byQueue = new LinkedHashMap<>();
+    batch.forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d));
+    for (Map.Entry<String, List<Delivery>> e : byQueue.entrySet()) {
+      try {
+        for (Delivery lost : broker.ackAll(e.getValue())) {
+          listener.leaseLost(lost);
+        }
+      } catch (UnknownQueueException gone) {
+        log.warn("pgbroker: dropping {} acknowledgements for queue {}: {}", e.getValue().size(),
+            e.getKey(), gone.getMessage());
+      }
+      batch.removeAll(e.getValue());
     }
   }
 

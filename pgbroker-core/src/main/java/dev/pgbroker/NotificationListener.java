@@ -72,6 +72,9 @@ final class NotificationListener {
             }
           }
         }
+        try (Statement s = c.createStatement()) {
+          s.execute("unlisten *"); // the pool must not keep a listening connection nobody reads
+        }
       } catch (SQLException | RuntimeException e) {
         if (stopped) {
           return;

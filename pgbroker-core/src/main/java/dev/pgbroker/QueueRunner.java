@@ -139,7 +139,8 @@ final class QueueRunner {
       List<Delivery> batch;
       long sleepMs;
       try {
-        batch = broker.receive(queue, Math.min(room, MAX_FETCH));
+        // The lease length the heartbeat was set up for, even if the queue's setting changed.
+        batch = broker.receive(queue, Math.min(room, MAX_FETCH), visibility);
         sleepMs = batch.isEmpty() ? untilDue() : 0;
         backoffMs = 0;
       } catch (RuntimeException e) {
@@ -148,6 +149,10 @@ final class QueueRunner {
         log.warn("pgbroker: fetching from queue {} failed, retrying in {} ms: {}", queue, backoffMs, e.getMessage());
         await(backoffMs);
         continue;
+      }
+      if (stopped) {
+        release(batch); // stop() has already given back the buffer; this batch came too late
+        break;
       }
       for (Delivery d : batch) {
         held.put(d.lease(), d);
@@ -188,6 +193,9 @@ final class QueueRunner {
   private void slot() {
     try {
       for (Delivery d; !stopped && (d = take()) != null; ) {
+        if (!held.containsKey(d.lease())) {
+          continue; // the heartbeat found its lease gone while it waited: someone else has it
+        }
         run(d);
         finished.incrementAndGet();
         if (buffered.get() <= rate.prefetch() / 2) {
@@ -233,9 +241,9 @@ final class QueueRunner {
   }
 
   private void run(Delivery d) {
-    listener.delivered(d);
     long start = System.nanoTime();
     try {
+      listener.delivered(d);
       if (handling.plain() != null) {
         handling.plain().handle(d);
         held.remove(d.lease());

@@ -70,7 +70,10 @@ public final class Worker implements AutoCloseable {
   private final List<QueueRunner> runners = new ArrayList<>();
   private final ExecutorService handlerThreads;
   private final ScheduledExecutorService timers;
+  /** Apart from the heartbeats, which must not wait behind a long prune or VACUUM. */
+  private final ScheduledExecutorService maintenance;
   private final AckBuffer acks;
+  private final WorkerListener listener;
   private final NotificationListener notifications;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Thread shutdownHook;
@@ -78,17 +81,19 @@ public final class Worker implements AutoCloseable {
   private Worker(Builder b, Map<String, Duration> visibility) {
     this.broker = b.broker;
     this.settings = b;
+    this.listener = new GuardedListener(b.listener);
     this.handlerThreads = handlerExecutor();
-    this.timers = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-worker-timer"));
-    this.acks = new AckBuffer(broker, b.listener, b.ackFlushInterval);
+    this.timers = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-heartbeat"));
+    this.maintenance = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-maintenance"));
+    this.acks = new AckBuffer(broker, listener, b.ackFlushInterval);
     for (Map.Entry<String, QueueRunner.Handling> e : b.handlers.entrySet()) {
       String queue = e.getKey();
       runners.add(new QueueRunner(broker, queue, e.getValue(),
           b.concurrency.getOrDefault(queue, DEFAULT_CONCURRENCY), visibility.get(queue), b.pollInterval,
-          b.listener, acks, handlerThreads, timers));
+          listener, acks, handlerThreads, timers));
     }
     this.notifications = b.listenNotify
-        ? new NotificationListener(broker.dataSource(), Notifier.channel(broker.schema()), this::wake, b.listener)
+        ? new NotificationListener(broker.dataSource(), Notifier.channel(broker.schema()), this::wake, listener)
         : null;
     this.shutdownHook = b.shutdownHook ? new Thread(this::close, "pgbroker-worker-shutdown") : null;
   }
@@ -99,8 +104,8 @@ public final class Worker implements AutoCloseable {
       notifications.start();
     }
     runners.forEach(QueueRunner::start);
-    long maintenance = settings.maintenanceInterval.toMillis();
-    timers.scheduleWithFixedDelay(this::maintain, maintenance, maintenance, TimeUnit.MILLISECONDS);
+    long every = settings.maintenanceInterval.toMillis();
+    maintenance.scheduleWithFixedDelay(this::maintain, every, every, TimeUnit.MILLISECONDS);
     if (shutdownHook != null) {
       Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -119,7 +124,7 @@ public final class Worker implements AutoCloseable {
     try {
       broker.maintain();
     } catch (RuntimeException e) {
-      settings.listener.databaseError("maintenance", e);
+      listener.databaseError("maintenance", e);
     }
   }
 
@@ -163,6 +168,7 @@ public final class Worker implements AutoCloseable {
     }
     acks.close(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)));
     timers.shutdownNow();
+    maintenance.shutdownNow();
     if (shutdownHook != null && !Thread.currentThread().equals(shutdownHook)) {
       try {
         Runtime.getRuntime().removeShutdownHook(shutdownHook);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestSchema;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -12,7 +13,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -87,5 +90,25 @@ class DedupTest {
     broker.createQueue("b");
     assertThatThrownBy(() -> broker.sendBatch("b", List.of(1, 2), KEY))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dedup key");
+  }
+
+  @Test
+  void duplicateSendInAnOpenTransactionDoesNotBlockTheOriginalsAck(Broker broker, DataSource ds)
+      throws Exception {
+    broker.createQueue("held");
+    long id = broker.send("held", "a", KEY);
+    Delivery d = broker.receive("held", 1).get(0);
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try (Connection tx = ds.getConnection()) {
+      tx.setAutoCommit(false);
+      assertThat(broker.send(tx, "held", "b", KEY)).isEqualTo(id);
+
+      Future<?> ack = other.submit(() -> broker.ack(d));
+      ack.get(10, TimeUnit.SECONDS); // a lock on the key's row would make this wait for tx
+      tx.rollback();
+    } finally {
+      other.shutdownNow();
+    }
+    assertThat(broker.stats("held").acked()).isEqualTo(1);
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestSchema;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,6 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -110,5 +112,40 @@ class OrderingKeyTest {
 
     assertThat(broker.receive("release", 10)).extracting(d -> d.payload(String.class))
         .containsExactly("next");
+  }
+
+  @Test
+  void olderMessageThatCommitsLateWaitsWhileANewerOneOfItsKeyIsLeased(Broker broker, DataSource ds)
+      throws Exception {
+    broker.createQueue("late");
+    Delivery newer;
+    try (Connection tx = ds.getConnection()) {
+      tx.setAutoCommit(false);
+      broker.send(tx, "late", "older", SendOptions.none().orderingKey("k")); // the smaller id
+      broker.send("late", "newer", SendOptions.none().orderingKey("k")); // commits first
+      newer = broker.receive("late", 10).get(0);
+      tx.commit();
+    }
+    assertThat(newer.payload(String.class)).isEqualTo("newer");
+
+    assertThat(broker.receive("late", 10)).as("the key is in flight").isEmpty();
+    broker.ack(newer);
+    assertThat(broker.receive("late", 10)).extracting(d -> d.payload(String.class))
+        .containsExactly("older");
+  }
+
+  @Test
+  void replayedDeadLetterWaitsWhileANewerMessageOfItsKeyIsLeased(Broker broker) {
+    broker.createQueue("replayed", QueueOptions.defaults().maxAttempts(1));
+    long head = broker.send("replayed", "head", SendOptions.none().orderingKey("k"));
+    broker.send("replayed", "next", SendOptions.none().orderingKey("k"));
+    broker.nack(broker.receive("replayed", 10).get(0), "fatal");
+    Delivery next = broker.receive("replayed", 10).get(0);
+
+    assertThat(broker.deadLetters("replayed").replay(head)).isTrue();
+
+    assertThat(broker.receive("replayed", 10)).as("the key is in flight").isEmpty();
+    broker.ack(next);
+    assertThat(broker.receive("replayed", 10)).extracting(Delivery::id).containsExactly(head);
   }
 }

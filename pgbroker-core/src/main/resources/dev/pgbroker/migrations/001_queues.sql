@@ -51,6 +51,8 @@ alter table {{schema}}.message set (autovacuum_vacuum_scale_factor = 0,
 create index message_fetch on {{schema}}.message (queue, priority desc, visible_at, id);
 create index message_ordering on {{schema}}.message (queue, ordering_key, id)
   where ordering_key is not null;
+create index message_ordering_leased on {{schema}}.message (queue, ordering_key)
+  where ordering_key is not null and lease is not null;
 
 create table {{schema}}.dead_letter (
   id           bigint primary key,
@@ -315,19 +317,27 @@ begin
 
   -- The message claims its key first; a key held by a live message, or by one finished within
   -- the dedup window, yields that message's id and stores nothing.
+  -- Neither step locks the row of a key that is still held: an ON CONFLICT DO UPDATE would,
+  -- and an open transaction that merely hit a duplicate would then block the original's ack.
   new_id := nextval('{{schema}}.message_id_seq');
-  insert into {{schema}}.dedup as d (queue, dedup_key, message_id)
-  values (q, dedup_key, new_id)
-  on conflict on constraint dedup_pkey do update
-    set message_id = excluded.message_id, expires_at = null
-    where d.expires_at is not null and d.expires_at <= now()
-  returning d.message_id into got;
-  if got is null then
+  loop
+    insert into {{schema}}.dedup as d (queue, dedup_key, message_id)
+    values (q, dedup_key, new_id)
+    on conflict on constraint dedup_pkey do nothing
+    returning d.message_id into got;
+    exit when got is not null;
+    update {{schema}}.dedup d set message_id = new_id, expires_at = null
+    where d.queue = q and d.dedup_key = _send.dedup_key and d.expires_at <= now()
+    returning d.message_id into got;
+    exit when got is not null;
     select d.message_id into got from {{schema}}.dedup d
     where d.queue = q and d.dedup_key = _send.dedup_key;
-    return next got;
-    return;
-  end if;
+    if got is not null then
+      return next got; -- a live message, or one finished within the dedup window
+      return;
+    end if;
+    -- the key's row vanished between the steps (its window ended): try again
+  end loop;
   insert into {{schema}}.message (id, queue, payload, headers, priority, dedup_key,
                                   ordering_key, visible_at)
   values (new_id, q, payloads[1], coalesce(headers, '{}'), coalesce(priority, 0), dedup_key,
@@ -409,9 +419,16 @@ begin
       select m.id, m.ctid as tid, m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
       from {{schema}}.message m
       where m.queue = cfg.name and m.visible_at <= now()
-        and (m.ordering_key is null or not exists (
-              select 1 from {{schema}}.message h
-              where h.queue = m.queue and h.ordering_key = m.ordering_key and h.id < m.id))
+        and (m.ordering_key is null or (
+              not exists (select 1 from {{schema}}.message h
+                          where h.queue = m.queue and h.ordering_key = m.ordering_key
+                            and h.id < m.id)
+              -- a send that commits late, or a replay, can bring back an older message
+              -- while a newer one of its key is leased: that lease holds the key too
+              and not exists (select 1 from {{schema}}.message h
+                              where h.queue = m.queue and h.ordering_key = m.ordering_key
+                                and h.lease is not null and h.visible_at > now()
+                                and h.id <> m.id)))
       order by m.priority desc, m.visible_at, m.id
       limit max_messages
       for update skip locked
@@ -623,7 +640,9 @@ begin
     returning d.*
   ), reclaimed as (
     insert into {{schema}}.dedup as k (queue, dedup_key, message_id)
-    select r.queue, r.dedup_key, r.id from revived r where r.dedup_key is not null
+    select distinct on (r.dedup_key) r.queue, r.dedup_key, r.id
+    from revived r where r.dedup_key is not null
+    order by r.dedup_key, r.id
     on conflict (queue, dedup_key) do update set message_id = excluded.message_id,
       expires_at = null
     where k.expires_at is not null or k.message_id = excluded.message_id

@@ -84,7 +84,9 @@ class BadInputTest {
     assertThatThrownBy(() -> broker.send("jobs", null)).hasMessageContaining("payload 0 is null");
     assertThatThrownBy(() -> SendOptions.none().priority(2_000_000)).hasMessageContaining("priority must be");
     assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '1', '{\"delay_ms\": -10}')"))
-        .hasStackTraceContaining("delay_ms must be a number >= 0, was -10");
+        .hasStackTraceContaining("delay_ms must be a number from 0 to 1e15, was -10");
+    assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '1', '{\"delay_ms\": 1e300}')"))
+        .hasStackTraceContaining("delay_ms must be a number from 0 to 1e15");
     assertThatThrownBy(() -> schema.execute("select * from %s.read('jobs', 0, 1000)"))
         .hasStackTraceContaining("max_messages must be between 1 and 10000, was 0");
     assertUnchanged();
@@ -101,6 +103,10 @@ class BadInputTest {
         .hasMessageContaining("backoff max must be >= backoff base");
     assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 0}')"))
         .hasStackTraceContaining("must be > 0, was 0");
+    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 3000000000}')"))
+        .hasStackTraceContaining("max_attempts must be a whole number from 0 to 2147483647");
+    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"backoff_max_ms\": 10}')"))
+        .hasStackTraceContaining("backoff_max_ms must be >= backoff_base_ms (1000), was 10");
     assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"colour\": \"red\"}')"))
         .hasStackTraceContaining("unknown queue option key 'colour'");
     assertThat(broker.queueOptions("jobs").maxAttempts()).isEqualTo(QueueOptions.DEFAULT_MAX_ATTEMPTS);

@@ -104,8 +104,10 @@ class DeadLetterTest {
 
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
       assertThat(broker.receive("crashy", 1)).isEmpty();
-      assertThat(broker.deadLetters("crashy").list(1)).singleElement()
-          .satisfies(d -> assertThat(d.lastError()).contains("lease expired"));
+      assertThat(broker.deadLetters("crashy").list(1)).singleElement().satisfies(d ->
+          assertThat(d.errors()).as("each lease that ran out is in the history")
+              .extracting(DeadLetter.AttemptError::attempt).containsExactly(1, 2));
+      assertThat(broker.deadLetters("crashy").list(1).get(0).lastError()).contains("lease expired");
     });
   }
 

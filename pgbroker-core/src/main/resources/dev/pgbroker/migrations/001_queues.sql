@@ -15,7 +15,7 @@ create table {{schema}}.queue (
   created_at            timestamptz not null default now(),
   check (visibility_timeout_ms > 0),
   check (max_attempts > 0),
-  check (backoff_base_ms >= 0 and backoff_max_ms >= backoff_base_ms),
+  check (backoff_base_ms >= 0),
   check (retention_ms >= 0 and dedup_window_ms >= 0),
   check (max_payload_bytes > 0)
 );
@@ -158,9 +158,9 @@ begin
   end loop;
 end $$;
 
--- Reads a non-negative whole number option, or null when absent.
-create function {{schema}}._ms(options jsonb, key text) returns bigint
-language plpgsql immutable as $$
+-- Reads a whole number option between 0 and max, or null when absent.
+create function {{schema}}._ms(options jsonb, key text, max numeric default 1e15)
+returns bigint language plpgsql immutable as $$
 declare
   v jsonb := options -> key;
 begin
@@ -168,8 +168,8 @@ begin
     return null;
   end if;
   if jsonb_typeof(v) <> 'number' or (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric)
-     or (v #>> '{}')::numeric < 0 then
-    perform {{schema}}._fail(format('%s must be a whole number >= 0, was %s', key, v));
+     or (v #>> '{}')::numeric < 0 or (v #>> '{}')::numeric > max then
+    perform {{schema}}._fail(format('%s must be a whole number from 0 to %s, was %s', key, max, v));
   end if;
   return (v #>> '{}')::bigint;
 end $$;
@@ -210,8 +210,8 @@ begin
     'max_attempts', 'backoff_ms', 'backoff_base_ms', 'backoff_max_ms', 'dead_letter',
     'retention_ms', 'dedup_window_ms', 'max_payload_bytes']);
   foreach v in array array[{{schema}}._ms(o, 'visibility_timeout_ms'),
-                           {{schema}}._ms(o, 'max_attempts'),
-                           {{schema}}._ms(o, 'max_payload_bytes')] loop
+                           {{schema}}._ms(o, 'max_attempts', 2147483647),
+                           {{schema}}._ms(o, 'max_payload_bytes', 2147483647)] loop
     if v = 0 then
       perform {{schema}}._fail('visibility_timeout_ms, max_attempts and max_payload_bytes '
         'must be > 0, was 0');
@@ -357,8 +357,10 @@ begin
     then array['delay_ms', 'priority', 'dedup_key', 'ordering_key', 'headers']
     else array['delay_ms', 'priority', 'ordering_key', 'headers'] end);
   if o ? 'delay_ms' and (jsonb_typeof(o -> 'delay_ms') <> 'number'
-                         or (o ->> 'delay_ms')::numeric < 0) then
-    perform {{schema}}._fail(format('delay_ms must be a number >= 0, was %s', o -> 'delay_ms'));
+                         or (o ->> 'delay_ms')::numeric < 0
+                         or (o ->> 'delay_ms')::numeric > 1e15) then
+    perform {{schema}}._fail(format('delay_ms must be a number from 0 to 1e15, was %s',
+      o -> 'delay_ms'));
   end if;
   if o ? 'priority' and (jsonb_typeof(o -> 'priority') <> 'number'
                          or abs((o ->> 'priority')::numeric) > 1000000) then
@@ -450,7 +452,11 @@ begin
     ), leased as (
       update {{schema}}.message m
       set lease = gen_random_uuid(), attempt = m.attempt + 1,
-          visible_at = now() + vt * interval '1 millisecond'
+          visible_at = now() + vt * interval '1 millisecond',
+          errors = case when m.lease is null then m.errors  -- a lease that ran out is an attempt too
+                   else m.errors || jsonb_build_array(jsonb_build_object('attempt', m.attempt,
+                     'at', now(), 'error', 'lease expired: the consumer neither acked nor nacked in time'))
+                   end
       from picked p
       where m.ctid = p.tid and not p.exhausted -- the locked row cannot move: no index probe
       returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,

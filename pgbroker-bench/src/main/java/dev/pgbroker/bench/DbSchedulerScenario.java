@@ -49,7 +49,7 @@ final class DbSchedulerScenario {
   void run(Results r) throws Exception {
     String url = server.peersUrl();
     int n = sizes.peerMessages();
-    String size = n == sizes.messages() ? "" : " (" + PgbrokerScenarios.count(n) + " messages)";
+    String size = sizes.peerSizeNote();
     Server.freshSchema(url, SCHEMA);
     try (HikariDataSource ds = Server.pool(url, SCHEMA, sizes.concurrency() + 8, true)) {
       createTable(ds);

@@ -41,7 +41,7 @@ final class JobRunrScenario {
   void run(Results r) throws Exception {
     String url = server.peersUrl();
     int n = sizes.peerMessages();
-    String size = n == sizes.messages() ? "" : " (" + PgbrokerScenarios.count(n) + " messages)";
+    String size = sizes.peerSizeNote();
     Server.freshSchema(url, SCHEMA);
     AtomicLong handled = new AtomicLong();
     AtomicInteger latencyHandled = new AtomicInteger();

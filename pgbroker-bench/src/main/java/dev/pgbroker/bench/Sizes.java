@@ -50,4 +50,9 @@ record Sizes(int messages, int backlog, int singleSends, int latencySamples,
     m.put("threads", threads);
     return m;
   }
+
+  /** A label suffix when the peers run another message count than pgbroker, else empty. */
+  String peerSizeNote() {
+    return peerMessages == messages ? "" : " (" + PgbrokerScenarios.count(peerMessages) + " messages)";
+  }
 }

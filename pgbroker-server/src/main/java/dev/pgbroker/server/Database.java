@@ -39,7 +39,9 @@ final class Database {
   static String describe(HikariDataSource ds) {
     try (Connection c = ds.getConnection()) {
       DatabaseMetaData meta = c.getMetaData();
-      return "PostgreSQL " + meta.getDatabaseProductVersion() + " at "
+      return "PostgreSQL "
+          + meta.getDatabaseProductVersion()
+          + " at "
           + redact(meta.getURL()).replaceFirst("^jdbc:postgresql://", "").replaceFirst("\\?.*", "");
     } catch (SQLException e) {
       throw new CommandFailure(
@@ -50,10 +52,15 @@ final class Database {
   static void check(String url) {
     // parseURL returns null for a URL the driver cannot read, which DriverManager would
     // otherwise report as the puzzling "No suitable driver".
-    if (url == null || !url.startsWith("jdbc:postgresql:")
+    if (url == null
+        || !url.startsWith("jdbc:postgresql:")
         || org.postgresql.Driver.parseURL(url, new Properties()) == null) {
-      throw new CommandFailure("--db must be a PostgreSQL JDBC URL such as " + URL_EXAMPLE
-          + ", was '" + redact(String.valueOf(url)) + "'");
+      throw new CommandFailure(
+          "--db must be a PostgreSQL JDBC URL such as "
+              + URL_EXAMPLE
+              + ", was '"
+              + redact(String.valueOf(url))
+              + "'");
     }
   }
 

@@ -2,6 +2,7 @@ package dev.pgbroker.server;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
+import dev.pgbroker.server.demo.Demo;
 import java.io.PrintWriter;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -27,11 +28,6 @@ import picocli.CommandLine.Spec;
     })
 final class DemoCommand implements Callable<Integer> {
   static final int MAX_MESSAGES = 1_000_000;
-  /**
-   * Each consumer's worker holds a LISTEN connection and uses one per running handler plus its
-   * fetches and acks; the producer, the progress line and the demo's checks need a few more.
-   */
-  private static final int POOL_SIZE = Demo.CONSUMERS * (Consumers.CONCURRENCY + 3) + 4;
 
   @Spec CommandSpec spec;
 
@@ -44,8 +40,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--schema",
       defaultValue = Broker.DEFAULT_SCHEMA,
-      description = "Schema for pgbroker's tables (default: ${DEFAULT-VALUE}); the demo's own"
-          + " table goes in <schema>_demo.")
+      description =
+          "Schema for pgbroker's tables (default: ${DEFAULT-VALUE}); the demo's own"
+              + " table goes in <schema>_demo.")
   String schema;
 
   @Option(
@@ -59,19 +56,21 @@ final class DemoCommand implements Callable<Integer> {
       names = "--work-ms",
       paramLabel = "MS",
       defaultValue = "2",
-      description = "Simulated processing time per payment (default: ${DEFAULT-VALUE});"
-          + " 0 shows the broker's own pace.")
+      description =
+          "Simulated processing time per payment (default: ${DEFAULT-VALUE});"
+              + " 0 shows the broker's own pace.")
   int workMs;
 
   @Override
   public Integer call() throws SQLException, InterruptedException {
     if (messages < 1 || messages > MAX_MESSAGES) {
-      throw new ParameterException(spec.commandLine(),
+      throw new ParameterException(
+          spec.commandLine(),
           "--messages must be between 1 and " + MAX_MESSAGES + ", was " + messages);
     }
     if (workMs < 0 || workMs > 1000) {
-      throw new ParameterException(spec.commandLine(),
-          "--work-ms must be between 0 and 1000, was " + workMs);
+      throw new ParameterException(
+          spec.commandLine(), "--work-ms must be between 0 and 1000, was " + workMs);
     }
     PrintWriter out = spec.commandLine().getOut();
     long start = System.nanoTime();
@@ -80,17 +79,27 @@ final class DemoCommand implements Callable<Integer> {
       out.flush();
     }
     try (EmbeddedDatabase embedded = db == null ? EmbeddedDatabase.start() : null;
-        HikariDataSource ds = Database.open(db == null ? embedded.jdbcUrl() : db, POOL_SIZE);
+        HikariDataSource ds = Database.open(db == null ? embedded.jdbcUrl() : db, Demo.POOL_SIZE);
         // Built without migrating, so that migrate() below can say what it did.
         Broker broker = Broker.create(ds).schema(schema).migrate(false).build()) {
-      out.printf("database: %s%s%n", Database.describe(ds), embedded == null ? ""
-          : String.format(" (embedded, ready in %.1f s)", (System.nanoTime() - start) / 1e9));
+      out.printf(
+          "database: %s%s%n",
+          Database.describe(ds),
+          embedded == null
+              ? ""
+              : String.format(" (embedded, ready in %.1f s)", (System.nanoTime() - start) / 1e9));
       int applied = broker.migrate();
-      out.println(applied == 0 ? "schema " + schema + " is up to date"
-          : "schema " + schema + ": applied " + applied + " migration" + (applied == 1 ? "" : "s"));
-      Summary summary = new Demo(broker, ds, out, messages, Duration.ofMillis(workMs), start).run();
-      summary.print(out);
-      return summary.ok() ? 0 : Main.FAILED;
+      out.println(
+          applied == 0
+              ? "schema " + schema + " is up to date"
+              : "schema "
+                  + schema
+                  + ": applied "
+                  + applied
+                  + " migration"
+                  + (applied == 1 ? "" : "s"));
+      boolean ok = Demo.run(broker, ds, out, messages, Duration.ofMillis(workMs), start);
+      return ok ? 0 : Main.FAILED;
     }
   }
 }

@@ -20,8 +20,13 @@ final class EmbeddedDatabase implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       // Binaries ship for Linux, macOS and Windows on x86-64; on anything else, or when the
       // temporary directory is not executable, a server of their own is the way out.
-      throw new CommandFailure("cannot start embedded PostgreSQL (" + e.getMessage()
-          + "); pass --db " + Database.URL_EXAMPLE + " to use a server of your own", e);
+      throw new CommandFailure(
+          "cannot start embedded PostgreSQL ("
+              + e.getMessage()
+              + "); pass --db "
+              + Database.URL_EXAMPLE
+              + " to use a server of your own",
+          e);
     }
   }
 

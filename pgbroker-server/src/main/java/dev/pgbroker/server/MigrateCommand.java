@@ -4,8 +4,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code pgbroker migrate}: brings a database's pgbroker schema to the current version. */
@@ -35,8 +35,11 @@ final class MigrateCommand implements Callable<Integer> {
         // Built without migrating, so that migrate() below reports how many files it applied.
         Broker broker = Broker.create(ds).schema(schema).migrate(false).build()) {
       int applied = broker.migrate();
-      spec.commandLine().getOut().printf("schema %s is at version %d (applied %d migration%s)%n",
-          schema, Broker.SCHEMA_VERSION, applied, applied == 1 ? "" : "s");
+      spec.commandLine()
+          .getOut()
+          .printf(
+              "schema %s is at version %d (applied %d migration%s)%n",
+              schema, Broker.SCHEMA_VERSION, applied, applied == 1 ? "" : "s");
     }
     return 0;
   }

@@ -51,7 +51,8 @@ class MigrateCommandTest {
     CommandRun run = migrate("postgres://localhost/db");
 
     assertThat(run.exitCode()).isEqualTo(1);
-    assertThat(run.err()).contains("--db must be a PostgreSQL JDBC URL such as jdbc:postgresql://")
+    assertThat(run.err())
+        .contains("--db must be a PostgreSQL JDBC URL such as jdbc:postgresql://")
         .doesNotContain("\tat ");
   }
 
@@ -77,7 +78,8 @@ class MigrateCommandTest {
     CommandRun run = CommandRun.of("migrate");
 
     assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err()).contains("Missing required option: '--db=<jdbc-url>'")
+    assertThat(run.err())
+        .contains("Missing required option: '--db=<jdbc-url>'")
         .contains("Try 'pgbroker migrate --help'");
   }
 

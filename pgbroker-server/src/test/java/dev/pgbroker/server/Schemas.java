@@ -5,16 +5,16 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** Schema names of a test's own, and their removal afterwards. */
-final class Schemas {
+/** Schema names of a test's own, and their removal afterwards; public for the demo's tests. */
+public final class Schemas {
   private Schemas() {}
 
   /** A schema name no other test JVM uses at the same time. */
-  static String unique(String prefix) {
+  public static String unique(String prefix) {
     return prefix + "_" + ProcessHandle.current().pid() + "_" + System.nanoTime() % 100_000;
   }
 
-  static void drop(String... schemas) {
+  public static void drop(String... schemas) {
     try (Connection c = TestDatabase.dataSource().getConnection();
         Statement s = c.createStatement()) {
       for (String schema : schemas) {

@@ -1,4 +1,4 @@
-package dev.pgbroker.server;
+package dev.pgbroker.server.demo;
 
 import dev.pgbroker.Delivery;
 import java.sql.Connection;
@@ -34,9 +34,12 @@ final class ProcessedTable {
     try (Connection c = dataSource.getConnection();
         Statement s = c.createStatement()) {
       s.execute("create schema if not exists " + schema);
-      s.execute("create table if not exists " + name() + " ("
-          + "message_id bigint not null, payment integer not null, consumer text not null, "
-          + "processed_at timestamptz not null default now())");
+      s.execute(
+          "create table if not exists "
+              + name()
+              + " ("
+              + "message_id bigint not null, payment integer not null, consumer text not null, "
+              + "processed_at timestamptz not null default now())");
       s.execute("truncate " + name());
     }
   }
@@ -46,9 +49,12 @@ final class ProcessedTable {
     Long[] ids = deliveries.stream().map(Delivery::id).toArray(Long[]::new);
     Integer[] payments =
         deliveries.stream().map(d -> d.payload(Payment.class).number()).toArray(Integer[]::new);
-    try (PreparedStatement ps = tx.prepareStatement("insert into " + name()
-        + " (message_id, payment, consumer)"
-        + " select u.id, u.payment, ? from unnest(?, ?) as u(id, payment)")) {
+    try (PreparedStatement ps =
+        tx.prepareStatement(
+            "insert into "
+                + name()
+                + " (message_id, payment, consumer)"
+                + " select u.id, u.payment, ? from unnest(?, ?) as u(id, payment)")) {
       ps.setString(1, consumer); // who processed them
       ps.setArray(2, tx.createArrayOf("bigint", ids)); // message ids
       ps.setArray(3, tx.createArrayOf("integer", payments)); // payment numbers, same order
@@ -61,8 +67,8 @@ final class ProcessedTable {
     Map<Long, Integer> rows = new HashMap<>();
     try (Connection c = dataSource.getConnection();
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(
-            "select message_id, count(*) from " + name() + " group by message_id")) {
+        ResultSet rs =
+            s.executeQuery("select message_id, count(*) from " + name() + " group by message_id")) {
       while (rs.next()) {
         rows.put(rs.getLong(1), rs.getInt(2));
       }

@@ -1,4 +1,4 @@
-package dev.pgbroker.server;
+package dev.pgbroker.server.demo;
 
 import dev.pgbroker.Broker;
 import dev.pgbroker.Delivery;
@@ -19,10 +19,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
- * Competing consumers of one queue: one {@link Worker} each, as three instances of a service
- * would run. Each handler records its payment in the {@link ProcessedTable} inside the
- * transaction that acknowledges it, so a payment's effect commits exactly once. Poison payments
- * fail while the simulated bug is live. Safe to query from any thread.
+ * Competing consumers of one queue: one {@link Worker} each, as three instances of a service would
+ * run. Each handler records its payment in the {@link ProcessedTable} inside the transaction that
+ * acknowledges it, so a payment's effect commits exactly once. Poison payments fail while the
+ * simulated bug is live. Safe to query from any thread.
  */
 final class Consumers {
   /** Handlers each consumer runs at once. */
@@ -37,15 +37,22 @@ final class Consumers {
   private final List<Worker> workers = new ArrayList<>();
   private final AtomicIntegerArray perConsumer;
   private final AtomicInteger processed = new AtomicInteger();
+
   /** Notified whenever {@link #processed} grows. */
   private final Object progressed = new Object();
+
   private final AtomicInteger committedTwice = new AtomicInteger();
   private final AtomicInteger staleLeases = new AtomicInteger();
   private final Map<Long, String> processedBy = new ConcurrentHashMap<>();
   private final CompletableFuture<Long> deadLettered = new CompletableFuture<>();
 
   /** {@code work} is the simulated processing time per payment (a payment provider's call). */
-  Consumers(Broker broker, ProcessedTable table, String queue, int count, Duration work,
+  Consumers(
+      Broker broker,
+      ProcessedTable table,
+      String queue,
+      int count,
+      Duration work,
       AtomicBoolean bugFixed) {
     this.broker = broker;
     this.table = table;
@@ -60,11 +67,13 @@ final class Consumers {
     for (int i = 0; i < count; i++) {
       int index = i;
       String name = "consumer-" + (i + 1);
-      workers.add(broker.worker()
-          .handleInTransaction(queue, (tx, d) -> handle(name, tx, d))
-          .concurrency(queue, CONCURRENCY)
-          .listener(new Tally(index, name))
-          .start());
+      workers.add(
+          broker
+              .worker()
+              .handleInTransaction(queue, (tx, d) -> handle(name, tx, d))
+              .concurrency(queue, CONCURRENCY)
+              .listener(new Tally(index, name))
+              .start());
     }
   }
 
@@ -76,7 +85,8 @@ final class Consumers {
   private void handle(String name, Connection tx, Delivery d) throws Exception {
     Payment p = d.payload(Payment.class);
     if (p.poison() && !bugFixed.get()) {
-      throw new IllegalStateException("payment " + p.number() + " has no currency (in " + name + ")");
+      throw new IllegalStateException(
+          "payment " + p.number() + " has no currency (in " + name + ")");
     }
     Thread.sleep(work.toMillis());
     table.insert(tx, name, List.of(d));

@@ -1,4 +1,4 @@
-package dev.pgbroker.server;
+package dev.pgbroker.server.demo;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Executors;
@@ -25,11 +25,13 @@ final class Progress {
     this.sent = sent;
     this.consumers = consumers;
     this.inFlight = inFlight;
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "progress");
-      t.setDaemon(true);
-      return t;
-    });
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "progress");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Starts printing; {@code inFlight} asks the broker, so it runs on the timer thread only. */
@@ -67,7 +69,8 @@ final class Progress {
     for (int i = 0; i < consumers.count(); i++) {
       each.append(i == 0 ? "" : " / ").append(consumers.processedBy(i));
     }
-    out.printf("  %5.1f s  sent %6d  processed %6d  in flight %4d  per consumer %s  %,7.0f msg/s%n",
+    out.printf(
+        "  %5.1f s  sent %6d  processed %6d  in flight %4d  per consumer %s  %,7.0f msg/s%n",
         (now - startNanos) / 1e9, sent.getAsInt(), processed, inFlight.getAsLong(), each, rate);
     out.flush();
     lastNanos = now;

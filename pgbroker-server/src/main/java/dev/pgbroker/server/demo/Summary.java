@@ -1,4 +1,4 @@
-package dev.pgbroker.server;
+package dev.pgbroker.server.demo;
 
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -21,8 +21,16 @@ record Summary(
     List<String> problems) {
 
   /** Adds the problems the counts themselves show to those the stages found. */
-  static Summary of(int sent, long processedOnce, long duplicates, long lost, long deadLettered,
-      int replayed, Duration loadTime, Duration totalTime, List<String> stageProblems) {
+  static Summary of(
+      int sent,
+      long processedOnce,
+      long duplicates,
+      long lost,
+      long deadLettered,
+      int replayed,
+      Duration loadTime,
+      Duration totalTime,
+      List<String> stageProblems) {
     List<String> problems = new ArrayList<>(stageProblems);
     if (duplicates > 0) {
       problems.add(duplicates + " duplicate(s): a payment was processed more than once");
@@ -39,8 +47,16 @@ record Summary(
     if (replayed != 1) {
       problems.add("expected 1 replayed payment, counted " + replayed);
     }
-    return new Summary(sent, processedOnce, duplicates, lost, deadLettered, replayed, loadTime,
-        totalTime, List.copyOf(problems));
+    return new Summary(
+        sent,
+        processedOnce,
+        duplicates,
+        lost,
+        deadLettered,
+        replayed,
+        loadTime,
+        totalTime,
+        List.copyOf(problems));
   }
 
   boolean ok() {
@@ -57,7 +73,8 @@ record Summary(
     out.printf("  lost:            %d%n", lost);
     out.printf("  dead-lettered:   %d%n", deadLettered);
     out.printf("  replayed:        %d%n", replayed);
-    out.printf("  throughput:      %,.0f msg/s (%d payments in %.2f s)%n",
+    out.printf(
+        "  throughput:      %,.0f msg/s (%d payments in %.2f s)%n",
         sent / Math.max(loadSeconds, 1e-9), sent, loadSeconds);
     out.printf("  total time:      %.1f s%n", totalTime.toMillis() / 1e3);
     if (ok()) {

@@ -1,4 +1,4 @@
-package dev.pgbroker.server;
+package dev.pgbroker.server.demo;
 
 import dev.pgbroker.Broker;
 import dev.pgbroker.DeadLetter;
@@ -27,11 +27,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
 /**
- * pgbroker's main job, shown end to end with the public Broker API: a transactional send that
- * rolls back, a delayed message, one producer and three competing consumers with exactly-once
- * effects, a poison message that reaches the dead-letter store, and its replay after a fix.
+ * pgbroker's main job, shown end to end with the public Broker API: a transactional send that rolls
+ * back, a delayed message, one producer and three competing consumers with exactly-once effects, a
+ * poison message that reaches the dead-letter store, and its replay after a fix. {@link #run} is
+ * the package's one entry point.
  */
-final class Demo {
+public final class Demo {
   static final String PAYMENTS = "demo.payments";
   static final String REMINDERS = "demo.reminders";
   static final int CONSUMERS = 3;
@@ -39,8 +40,16 @@ final class Demo {
   static final int MAX_ATTEMPTS = 3;
   static final Duration RETRY_AFTER = Duration.ofMillis(100);
   static final Duration DELAY = Duration.ofMillis(1500);
+
   /** How long any one stage may take before the demo gives up on it, so it never hangs. */
   static final Duration STAGE_LIMIT = Duration.ofSeconds(60);
+
+  /**
+   * Connections the demo's pool should allow: each consumer's worker holds a LISTEN connection and
+   * uses one per running handler plus its fetches and acks; the producer, the progress line and the
+   * demo's checks need a few more.
+   */
+  public static final int POOL_SIZE = CONSUMERS * (Consumers.CONCURRENCY + 3) + 4;
 
   private final Broker broker;
   private final DataSource dataSource;
@@ -51,7 +60,12 @@ final class Demo {
   private final ProcessedTable table;
   private final List<String> problems = new ArrayList<>();
 
-  Demo(Broker broker, DataSource dataSource, PrintWriter out, int messages, Duration work,
+  Demo(
+      Broker broker,
+      DataSource dataSource,
+      PrintWriter out,
+      int messages,
+      Duration work,
       long startNanos) {
     this.broker = broker;
     this.dataSource = dataSource;
@@ -62,15 +76,35 @@ final class Demo {
     this.table = new ProcessedTable(dataSource, broker.schema() + "_demo");
   }
 
-  Summary run() throws SQLException, InterruptedException {
+  /**
+   * Runs every stage on {@code broker}, whose schema must be migrated, prints each stage and the
+   * summary to {@code out}, and returns whether every check passed. {@code dataSource} is the
+   * broker's, with at least {@link #POOL_SIZE} connections; {@code work} is the simulated
+   * processing time per payment; {@code startNanos} is when the run began, for the total time.
+   */
+  public static boolean run(
+      Broker broker,
+      DataSource dataSource,
+      PrintWriter out,
+      int messages,
+      Duration work,
+      long startNanos)
+      throws SQLException, InterruptedException {
+    Summary summary = new Demo(broker, dataSource, out, messages, work, startNanos).runStages();
+    summary.print(out);
+    return summary.ok();
+  }
+
+  Summary runStages() throws SQLException, InterruptedException {
     // Deleting first makes a rerun on a real database start from the same empty state.
     broker.deleteQueue(PAYMENTS);
     broker.deleteQueue(REMINDERS);
-    broker.createQueue(PAYMENTS,
-        QueueOptions.defaults().maxAttempts(MAX_ATTEMPTS).backoffSchedule(RETRY_AFTER));
+    broker.createQueue(
+        PAYMENTS, QueueOptions.defaults().maxAttempts(MAX_ATTEMPTS).backoffSchedule(RETRY_AFTER));
     broker.createQueue(REMINDERS);
     table.reset();
-    out.printf("queues %s (at most %d attempts, retry after %d ms) and %s; table %s%n",
+    out.printf(
+        "queues %s (at most %d attempts, retry after %d ms) and %s; table %s%n",
         PAYMENTS, MAX_ATTEMPTS, RETRY_AFTER.toMillis(), REMINDERS, table.name());
 
     transactionalSend();
@@ -91,9 +125,11 @@ final class Demo {
     }
     QueueStats after = broker.stats(PAYMENTS);
     List<Delivery> received = broker.receive(PAYMENTS, 10);
-    out.printf("  sent message %d in an open transaction; other connections see %d messages%n",
+    out.printf(
+        "  sent message %d in an open transaction; other connections see %d messages%n",
         id, live(during));
-    out.printf("  rolled back: queue holds %d messages, receive returns %d, sent counter is %d%n",
+    out.printf(
+        "  rolled back: queue holds %d messages, receive returns %d, sent counter is %d%n",
         live(after), received.size(), after.sent());
     if (live(during) + live(after) + received.size() + after.sent() > 0) {
       problems.add("the message of a rolled-back transaction was visible");
@@ -103,10 +139,12 @@ final class Demo {
   private void delayedDelivery() throws InterruptedException {
     heading("2. Delayed delivery: not receivable before its time, receivable after");
     long t0 = System.nanoTime();
-    long id = broker.send(REMINDERS, Map.of("remind", "invoice 7 is due"),
-        SendOptions.none().delay(DELAY));
+    long id =
+        broker.send(
+            REMINDERS, Map.of("remind", "invoice 7 is due"), SendOptions.none().delay(DELAY));
     boolean early = !broker.receive(REMINDERS, 1).isEmpty();
-    out.printf("  sent message %d with a %.1f s delay; receive right away returns %s%n",
+    out.printf(
+        "  sent message %d with a %.1f s delay; receive right away returns %s%n",
         id, DELAY.toMillis() / 1e3, early ? "it (too early!)" : "nothing");
     Delivery got = null;
     long deadline = t0 + STAGE_LIMIT.toNanos();
@@ -124,7 +162,8 @@ final class Demo {
     }
     Duration waited = Duration.ofNanos(System.nanoTime() - t0);
     broker.ack(got);
-    out.printf("  received message %d after %.3f s (asked for %.3f s)%n",
+    out.printf(
+        "  received message %d after %.3f s (asked for %.3f s)%n",
         got.id(), waited.toNanos() / 1e9, DELAY.toNanos() / 1e9);
     if (early || waited.compareTo(DELAY) < 0) {
       problems.add("the delayed message arrived early, after " + waited.toMillis() + " ms");
@@ -133,12 +172,18 @@ final class Demo {
 
   private Summary competingConsumers() throws SQLException, InterruptedException {
     int poison = messages / 2; // in the middle of the load, so it fails while others pass
-    heading("3. Competing consumers: 1 producer, " + CONSUMERS + " consumers, " + messages
-        + " payments, " + work.toMillis() + " ms of work each;\n   payment " + (poison + 1)
-        + " is poison: the consumers fail it until a fix is deployed");
+    heading(
+        "3. Competing consumers: 1 producer, "
+            + CONSUMERS
+            + " consumers, "
+            + messages
+            + " payments, "
+            + work.toMillis()
+            + " ms of work each;\n   payment "
+            + (poison + 1)
+            + " is poison: the consumers fail it until a fix is deployed");
     AtomicBoolean bugFixed = new AtomicBoolean();
-    Consumers consumers =
-        new Consumers(broker, table, PAYMENTS, CONSUMERS, work, bugFixed);
+    Consumers consumers = new Consumers(broker, table, PAYMENTS, CONSUMERS, work, bugFixed);
     AtomicInteger sent = new AtomicInteger();
     List<Long> ids = List.of();
     Duration loadTime = Duration.ZERO;
@@ -164,7 +209,8 @@ final class Demo {
       consumers.stop();
     }
     if (consumers.staleLeases() > 0) {
-      out.printf("  %d ack(s) refused for a lapsed lease; those messages were redelivered%n",
+      out.printf(
+          "  %d ack(s) refused for a lapsed lease; those messages were redelivered%n",
           consumers.staleLeases());
     }
     if (consumers.committedTwice() > 0) {
@@ -175,22 +221,25 @@ final class Demo {
 
   /** Sends the payments in batches from a producer thread; returns their ids in send order. */
   private List<Long> produce(AtomicInteger sent, int poison) throws InterruptedException {
-    CompletableFuture<List<Long>> producing = CompletableFuture.supplyAsync(() -> {
-      List<Long> ids = new ArrayList<>(messages);
-      for (int from = 0; from < messages; from += SEND_BATCH) {
-        List<Payment> batch = new ArrayList<>(SEND_BATCH);
-        for (int i = from; i < Math.min(messages, from + SEND_BATCH); i++) {
-          batch.add(new Payment(i + 1, 100 + (i * 37L) % 99_900, i == poison));
-        }
-        ids.addAll(broker.sendBatch(PAYMENTS, batch));
-        sent.set(ids.size());
-      }
-      return ids;
-    }, task -> {
-      Thread t = new Thread(task, "producer");
-      t.setDaemon(true);
-      t.start();
-    });
+    CompletableFuture<List<Long>> producing =
+        CompletableFuture.supplyAsync(
+            () -> {
+              List<Long> ids = new ArrayList<>(messages);
+              for (int from = 0; from < messages; from += SEND_BATCH) {
+                List<Payment> batch = new ArrayList<>(SEND_BATCH);
+                for (int i = from; i < Math.min(messages, from + SEND_BATCH); i++) {
+                  batch.add(new Payment(i + 1, 100 + (i * 37L) % 99_900, i == poison));
+                }
+                ids.addAll(broker.sendBatch(PAYMENTS, batch));
+                sent.set(ids.size());
+              }
+              return ids;
+            },
+            task -> {
+              Thread t = new Thread(task, "producer");
+              t.setDaemon(true);
+              t.start();
+            });
     try {
       return producing.get(STAGE_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
@@ -207,17 +256,21 @@ final class Demo {
       return;
     }
     DeadLetter dl = found.get();
-    out.printf("  message %d failed %d times and moved to the dead-letter store; its errors:%n",
+    out.printf(
+        "  message %d failed %d times and moved to the dead-letter store; its errors:%n",
         id, dl.attempts());
     Instant first = dl.errors().isEmpty() ? null : dl.errors().get(0).at();
     for (DeadLetter.AttemptError e : dl.errors()) {
       String firstLine = e.error() == null ? "" : e.error().lines().findFirst().orElse("");
-      out.printf("    attempt %d at %+.3f s: %s%n",
+      out.printf(
+          "    attempt %d at %+.3f s: %s%n",
           e.attempt(), Duration.between(first, e.at()).toMillis() / 1e3, firstLine);
     }
     // Otherwise the gaps look wrong: a retry is due after the backoff, then queues by due time.
-    out.printf("  (each retry is due %d ms after its failure, then waits behind payments due"
-        + " earlier)%n", RETRY_AFTER.toMillis());
+    out.printf(
+        "  (each retry is due %d ms after its failure, then waits behind payments due"
+            + " earlier)%n",
+        RETRY_AFTER.toMillis());
   }
 
   /** True if the replayed message was then processed. */
@@ -226,7 +279,8 @@ final class Demo {
     heading("4. Replay: the fix is deployed, the dead letter goes back to the queue");
     bugFixed.set(true);
     boolean replayed = broker.deadLetters(PAYMENTS).replay(id);
-    out.printf("  replay(%d) returned %s; dead letters left: %d%n",
+    out.printf(
+        "  replay(%d) returned %s; dead letters left: %d%n",
         id, replayed, broker.deadLetters(PAYMENTS).list(10).size());
     if (replayed && consumers.awaitProcessed(messages, STAGE_LIMIT)) {
       out.printf("  message %d processed by %s after replay%n", id, consumers.whoProcessed(id));
@@ -236,8 +290,7 @@ final class Demo {
     return false;
   }
 
-  private Summary summarize(List<Long> ids, int replayed, Duration loadTime)
-      throws SQLException {
+  private Summary summarize(List<Long> ids, int replayed, Duration loadTime) throws SQLException {
     Map<Long, Integer> rows = table.rowsPerMessage();
     Set<Long> sentIds = new HashSet<>(ids);
     long once = sentIds.stream().filter(id -> rows.getOrDefault(id, 0) == 1).count();
@@ -250,7 +303,15 @@ final class Demo {
     }
     long deadLettered = broker.stats(PAYMENTS).deadLettered();
     Duration total = Duration.ofNanos(System.nanoTime() - startNanos);
-    return Summary.of(ids.size(), once, duplicates, lost, deadLettered, replayed, loadTime, total,
+    return Summary.of(
+        ids.size(),
+        once,
+        duplicates,
+        lost,
+        deadLettered,
+        replayed,
+        loadTime,
+        total,
         Collections.unmodifiableList(problems));
   }
 

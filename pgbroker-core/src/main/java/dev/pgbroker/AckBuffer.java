@@ -7,117 +7,129 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Collects acknowledgements of finished handlers and sends them in one statement per flush:
- * when a batch is full, or after the flush interval. One statement for many acks instead of one
- * each is most of the difference between a few thousand and tens of thousands of messages per
- * second.
+ * Collects acknowledgements of finished handlers and sends them in one statement per flush: when a
+ * batch is full, or after the flush interval. One statement for many acks instead of one each is
+ * most of the difference between a few thousand and tens of thousands of messages per second.
  */
 final class AckBuffer {
   private static final Logger log = LoggerFactory.getLogger(AckBuffer.class);
   static final int MAX_BATCH = 1000;
 
-  private final Broker broker;
+  private final MessageSql messages;
+  private final Notifier notifier;
   private final WorkerListener listener;
+  private final Consumer<String> wake;
   private final long flushNanos;
   private final LinkedBlockingQueue<Delivery> pending = new LinkedBlockingQueue<>();
-  private final Thread flusher;
-  private volatile boolean closing;
-  private volatile long deadline = Long.MAX_VALUE;
 
-  AckBuffer(Broker broker, WorkerListener listener, Duration flushInterval) {
-    this.broker = broker;
+  /**
+   * The batch being sent; kept across a failed flush, since the acks stay good until the leases run
+   * out.
+   */
+  private final List<Delivery> batch = new ArrayList<>();
+
+  private final Loop loop;
+
+  /** {@code wake} hears of queues where an ack freed an ordering key, so its next message runs. */
+  AckBuffer(
+      MessageSql messages,
+      Notifier notifier,
+      WorkerListener listener,
+      Consumer<String> wake,
+      Duration flushInterval) {
+    this.messages = messages;
+    this.notifier = notifier;
     this.listener = listener;
+    this.wake = wake;
     this.flushNanos = flushInterval.toNanos();
-    this.flusher = new Thread(this::flushLoop, "pgbroker-acks");
-    this.flusher.setDaemon(true);
+    this.loop = new Loop("pgbroker-acks", this::step, e -> listener.databaseError("ack", e));
   }
 
   void start() {
-    flusher.start();
+    loop.start();
   }
 
   void add(Delivery d) {
     pending.add(d);
   }
 
-  private void flushLoop() {
-    List<Delivery> batch = new ArrayList<>();
-    long backoffMs = 0;
-    while (!(closing && pending.isEmpty() && batch.isEmpty()) && System.nanoTime() < deadline) {
-      try {
-        if (batch.isEmpty()) {
-          Delivery first = pending.poll(100, TimeUnit.MILLISECONDS);
-          if (first == null) {
-            continue;
-          }
-          batch.add(first);
-          // Wait briefly for company: the flush interval bounds the latency this adds.
-          long until = System.nanoTime() + flushNanos;
-          while (batch.size() < MAX_BATCH) {
-            Delivery next = pending.poll(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (next == null) {
-              break;
-            }
-            batch.add(next);
-            pending.drainTo(batch, MAX_BATCH - batch.size());
-          }
-        }
-        flush(batch);
-        backoffMs = 0;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+  private void step() throws InterruptedException {
+    if (batch.isEmpty()) {
+      Delivery first = pending.poll(100, TimeUnit.MILLISECONDS);
+      if (first == null) {
         return;
-      } catch (RuntimeException e) {
-        // Keep the batch and try again: until the leases run out the acks are still good.
-        listener.databaseError("ack", e);
-        backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5_000);
-        log.warn("pgbroker: acknowledging {} messages failed, retrying in {} ms: {}", batch.size(), backoffMs, e.getMessage());
-        try {
-          Thread.sleep(backoffMs);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          return;
+      }
+      batch.add(first);
+      // Wait briefly for company: the flush interval bounds the latency this adds.
+      long until = System.nanoTime() + flushNanos;
+      while (batch.size() < MAX_BATCH) {
+        Delivery next = pending.poll(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (next == null) {
+          break;
         }
+        batch.add(next);
+        pending.drainTo(batch, MAX_BATCH - batch.size());
       }
     }
-    if (!batch.isEmpty() || !pending.isEmpty()) {
-      log.warn("pgbroker: {} acknowledgements not sent before shutdown; those messages will be redelivered",
-          batch.size() + pending.size());
-    }
+    flush();
   }
 
   /**
-   * Acks the batch one queue at a time, removing what is done, so a failure leaves only the
-   * unsent part to retry. A queue deleted meanwhile drops its part: retrying could never succeed.
+   * Acks the batch one queue at a time, removing what is done, so a failure leaves only the unsent
+   * part to retry. A queue deleted meanwhile drops its part: retrying could never succeed.
    */
-  private void flush(List<Delivery> batch) {
+  private void flush() {
     Map<String, List<Delivery>> byQueue = new LinkedHashMap<>();
     batch.forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d));
     for (Map.Entry<String, List<Delivery>> e : byQueue.entrySet()) {
+      List<Delivery> part = e.getValue();
       try {
-        for (Delivery lost : broker.ackAll(e.getValue())) {
+        for (Delivery lost : messages.run("ack", c -> messages.ack(c, part)).stale()) {
           listener.leaseLost(lost);
         }
+        if (part.stream().anyMatch(d -> d.orderingKey() != null)) {
+          wake.accept(e.getKey());
+          notifier.settled(part);
+        }
       } catch (UnknownQueueException gone) {
-        log.warn("pgbroker: dropping {} acknowledgements for queue {}: {}", e.getValue().size(),
-            e.getKey(), gone.getMessage());
+        log.warn(
+            "pgbroker: dropping {} acknowledgements for queue {}: {}",
+            part.size(),
+            e.getKey(),
+            gone.getMessage());
       }
-      batch.removeAll(e.getValue());
+      batch.removeAll(part);
     }
   }
 
   /** Sends what is pending, waiting at most {@code timeout}, and stops. */
   void close(Duration timeout) {
-    deadline = System.nanoTime() + timeout.toNanos();
-    closing = true;
-    try {
-      flusher.join(Math.max(1, timeout.toMillis()));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    if (!loop.stop(timeout)) {
+      log.warn(
+          "pgbroker: acknowledgements still being sent at shutdown; unsent ones are"
+              + " redelivered");
+      return;
+    }
+    pending.drainTo(batch);
+    while (!batch.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        flush();
+      } catch (RuntimeException e) {
+        listener.databaseError("ack", e);
+        break;
+      }
+    }
+    if (!batch.isEmpty()) {
+      log.warn(
+          "pgbroker: {} acknowledgements not sent before shutdown; those messages will be"
+              + " redelivered",
+          batch.size());
     }
   }
 }

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A message that used up its attempts (or was sent to the dead letters by its handler), with
- * the error of every failed attempt.
+ * A message that used up its attempts (or was sent to the dead letters by its handler), with the
+ * error of every failed attempt.
  */
 public record DeadLetter(
     String queue,

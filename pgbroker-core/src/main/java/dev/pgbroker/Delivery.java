@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * One delivery of a message: the message and the lease that lets its holder ack, nack or extend
- * it. Immutable and safe to share between threads.
+ * One delivery of a message: the message and the lease that lets its holder ack, nack or extend it.
+ * Immutable and safe to share between threads.
  */
 public final class Delivery {
   private final String queue;
@@ -74,8 +74,13 @@ public final class Delivery {
       return mapper.readValue(payload, type);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(
-          "payload of message " + id + " does not map to " + type.getName() + ": "
-              + e.getOriginalMessage(), e);
+          "payload of message "
+              + id
+              + " does not map to "
+              + type.getName()
+              + ": "
+              + e.getOriginalMessage(),
+          e);
     }
   }
 
@@ -98,7 +103,14 @@ public final class Delivery {
 
   @Override
   public String toString() {
-    return "Delivery[queue=" + queue + ", id=" + id + ", attempt=" + attempt + ", lease=" + lease
+    return "Delivery[queue="
+        + queue
+        + ", id="
+        + id
+        + ", attempt="
+        + attempt
+        + ", lease="
+        + lease
         + "]";
   }
 }

@@ -5,8 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wraps the user's {@link WorkerListener} so that a listener that throws is logged and cannot
- * take a delivery's settlement, or a worker thread, down with it.
+ * Wraps the user's {@link WorkerListener} so that a listener that throws is logged and cannot take
+ * a delivery's settlement, or a worker thread, down with it.
  */
 final class GuardedListener implements WorkerListener {
   private static final Logger log = LoggerFactory.getLogger(GuardedListener.class);

@@ -24,8 +24,7 @@ public final class Json {
     try {
       PARSER.readTree(json);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(
-          "payload is not valid JSON: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException("payload is not valid JSON: " + e.getOriginalMessage(), e);
     }
     if (json.isBlank()) {
       throw new IllegalArgumentException("payload is not valid JSON: it is empty");

@@ -1,7 +1,9 @@
 package dev.pgbroker;
 
 import java.sql.PreparedStatement;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -9,41 +11,43 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Wakes listening workers after sends commit. A NOTIFY inside the sending transaction would hold
- * PostgreSQL's notify lock through the commit and serialise every sender (measured: 16
- * concurrent one-message transactions went from 3,600 to 1,000 per second), so sends only mark
- * their queue here and one thread notifies afterwards; a burst of sends to a queue costs one
- * NOTIFY. The notification carries only the queue name, never a message, so payload size is not
- * limited by NOTIFY.
+ * PostgreSQL's notify lock through the commit and serialise every sender (measured: 16 concurrent
+ * one-message transactions went from 3,600 to 1,000 per second), so sends only mark their queue
+ * here and one thread notifies afterwards; a burst of sends to a queue costs one NOTIFY. The
+ * notification carries only the queue name, never a message, so payload size is not limited by
+ * NOTIFY.
  *
  * <p>A send inside the caller's transaction cannot be seen to commit, so its queue is notified a
  * few times over the following second; workers poll as well, so nothing waits longer than that.
  */
 final class Notifier {
-  private static final Logger log = LoggerFactory.getLogger(Notifier.class);
   /** When to notify after a send inside a caller's transaction, in ms after that send. */
   private static final long[] FOLLOW_UPS_MS = {2, 10, 50, 250, 1000};
-  private static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  private static final long IDLE_MS = 100;
 
   private final DataSource dataSource;
   private final String channel;
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
+
   /** Queue to the time of its latest send inside a caller's transaction. */
   private final Map<String, Long> inTransaction = new ConcurrentHashMap<>();
-  /** The notifier thread's own progress through {@link #FOLLOW_UPS_MS}, per send time seen. */
+
+  /** The loop's own progress through {@link #FOLLOW_UPS_MS}, per send time seen. */
   private final Map<String, long[]> followUps = new HashMap<>();
-  private volatile Thread thread;
+
+  private final Loop loop;
+  private volatile boolean started;
   private volatile boolean closed;
 
   Notifier(DataSource dataSource, String channel) {
     this.dataSource = dataSource;
     this.channel = channel;
+    this.loop = new Loop("pgbroker-notifier", this::step, e -> {});
   }
 
   /** The channel workers LISTEN on; one per schema. */
@@ -54,7 +58,7 @@ final class Notifier {
   /** Marks the queue as changed by a committed send; returns at once. */
   void changed(String queue) {
     if (!closed && pending.add(queue)) { // else an earlier send's notification covers this one
-      wakeThread();
+      wakeLoop();
     }
   }
 
@@ -62,44 +66,59 @@ final class Notifier {
   void changedInTransaction(String queue) {
     if (!closed) {
       inTransaction.put(queue, System.nanoTime());
-      wakeThread();
+      wakeLoop();
     }
   }
 
-  private void wakeThread() {
-    Thread t = thread;
-    if (t == null) {
-      t = start();
-    }
-    LockSupport.unpark(t);
-  }
-
-  private synchronized Thread start() {
-    if (thread == null) {
-      Thread t = new Thread(this::run, "pgbroker-notifier");
-      t.setDaemon(true);
-      t.start();
-      thread = t;
-    }
-    return thread;
-  }
-
-  private void run() {
-    while (!closed) {
-      long nextFollowUp = scheduleFollowUps(System.nanoTime());
-      if (!pending.isEmpty()) {
-        List<String> queues = new ArrayList<>(pending);
-        pending.removeAll(queues);
-        notifyWorkers(queues);
+  /** Settled deliveries with an ordering key may have freed their key's next message. */
+  void settled(Collection<Delivery> deliveries) {
+    for (Delivery d : deliveries) {
+      if (d.orderingKey() != null) {
+        changed(d.queue());
       }
-      LockSupport.parkNanos(Math.max(0, nextFollowUp - System.nanoTime()));
     }
+  }
+
+  void settledInTransaction(Collection<Delivery> deliveries) {
+    for (Delivery d : deliveries) {
+      if (d.orderingKey() != null) {
+        changedInTransaction(d.queue());
+      }
+    }
+  }
+
+  private void wakeLoop() {
+    if (!started) {
+      synchronized (this) {
+        if (!started) {
+          loop.start();
+          started = true;
+        }
+      }
+    }
+    loop.wake();
+  }
+
+  private void step() {
+    long nextFollowUp = scheduleFollowUps(System.nanoTime());
+    if (!pending.isEmpty()) {
+      List<String> queues = new ArrayList<>(pending);
+      pending.removeAll(queues);
+      try {
+        notifyWorkers(queues);
+      } catch (RuntimeException e) {
+        pending.addAll(queues); // workers poll meanwhile, so a late notification loses nothing
+        throw e;
+      }
+    }
+    loop.await(Math.max(0, TimeUnit.NANOSECONDS.toMillis(nextFollowUp - System.nanoTime())));
   }
 
   /** Moves due follow-ups into {@link #pending}; returns when the next one falls due. */
   private long scheduleFollowUps(long now) {
-    long next = now + IDLE_NANOS;
-    for (Iterator<Map.Entry<String, Long>> it = inTransaction.entrySet().iterator(); it.hasNext(); ) {
+    long next = now + TimeUnit.MILLISECONDS.toNanos(IDLE_MS);
+    for (Iterator<Map.Entry<String, Long>> it = inTransaction.entrySet().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, Long> e = it.next();
       long sentAt = e.getValue();
       long[] state = followUps.get(e.getKey()); // {send time seen, follow-ups done}
@@ -123,28 +142,22 @@ final class Notifier {
   }
 
   private void notifyWorkers(List<String> queues) {
-    try {
-      Sql.run(dataSource, "notify workers", c -> {
-        try (PreparedStatement ps = c.prepareStatement(
-            "select pg_notify(?, q) from unnest(?::text[]) q")) {
-          ps.setString(1, channel); // the schema's channel
-          ps.setArray(2, c.createArrayOf("text", queues.toArray())); // queues with new messages
-          ps.execute();
-        }
-        return null;
-      });
-    } catch (RuntimeException e) {
-      // Workers still poll, so a lost notification delays delivery but loses nothing.
-      log.warn("pgbroker: could not notify workers of new messages: {}", e.getMessage());
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
-    }
+    Sql.run(
+        dataSource,
+        "notify workers",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("select pg_notify(?, q) from unnest(?::text[]) q")) {
+            ps.setString(1, channel); // the schema's channel
+            ps.setArray(2, c.createArrayOf("text", queues.toArray())); // queues with new messages
+            ps.execute();
+          }
+          return null;
+        });
   }
 
   void close() {
     closed = true;
-    Thread t = thread;
-    if (t != null) {
-      LockSupport.unpark(t);
-    }
+    loop.stop(Duration.ofSeconds(1));
   }
 }

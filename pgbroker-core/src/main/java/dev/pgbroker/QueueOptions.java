@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Settings of one queue. Immutable: each setter checks its value and returns a copy. Settings
- * left unset keep the queue's current value (or the default, for a new queue), so {@link
+ * Settings of one queue. Immutable: each setter checks its value and returns a copy. Settings left
+ * unset keep the queue's current value (or the default, for a new queue), so {@link
  * Broker#createQueue(String, QueueOptions)} can also reconfigure a queue one setting at a time.
  */
 public final class QueueOptions {
@@ -86,8 +86,8 @@ public final class QueueOptions {
   }
 
   /**
-   * How long a finished message's dedup key still deduplicates; zero (the default) means only
-   * live messages do.
+   * How long a finished message's dedup key still deduplicates; zero (the default) means only live
+   * messages do.
    */
   public QueueOptions dedupWindow(Duration window) {
     return with("dedup_window_ms", nonNegativeMillis("dedupWindow", window));
@@ -102,7 +102,8 @@ public final class QueueOptions {
   }
 
   public Duration visibilityTimeout() {
-    return Duration.ofMillis(number("visibility_timeout_ms", DEFAULT_VISIBILITY_TIMEOUT.toMillis()));
+    return Duration.ofMillis(
+        number("visibility_timeout_ms", DEFAULT_VISIBILITY_TIMEOUT.toMillis()));
   }
 
   public int maxAttempts() {

@@ -5,6 +5,8 @@ import java.io.StringWriter;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -21,27 +23,40 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One queue's part of a {@link Worker}: a fetch loop that keeps a small buffer of leased
- * messages ahead of the handlers, the handler slots that drain it, settlement, and the heartbeat
- * that keeps the leases of buffered and running messages alive.
+ * One queue's part of a {@link Worker}: a fetch loop that keeps a small buffer of leased messages
+ * ahead of the handlers, the handler slots that drain it, settlement, and the heartbeat that keeps
+ * the leases of buffered and running messages alive.
+ *
+ * <p>The buffer holds units: one message without an ordering key, or a run of one key's messages
+ * leased together, which one slot handles in id order. A run member that fails and will be retried
+ * gives the rest of its run back, so nothing of its key overtakes it.
  *
  * <p>The buffer holds about {@link #PREFETCH_NANOS} of work at the rate handlers have been
- * finishing: enough that fetches come in large batches when handlers are quick (one statement
- * per batch is what makes throughput), and next to nothing when they are slow, so that an
- * instance does not sit on messages other instances could be running.
+ * finishing: enough that fetches come in large batches when handlers are quick (one statement per
+ * batch is what makes throughput), and next to nothing when they are slow, so that an instance does
+ * not sit on messages other instances could be running.
  */
 final class QueueRunner {
   private static final Logger log = LoggerFactory.getLogger(QueueRunner.class);
+
   /** Most messages one fetch leases. */
   static final int MAX_FETCH = 500;
+
   /** How much work, at the recent handling rate, the buffer holds ahead of the handlers. */
   private static final long PREFETCH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-  private static final int MAX_ERROR_CHARS = 4000;
+
+  /** How one delivery ended. */
+  private enum Outcome {
+    DONE,
+    RETRY,
+    LOST
+  }
 
   /** Exactly one of the two is set. */
   record Handling(Worker.Handler plain, Worker.TransactionalHandler transactional) {}
 
-  private final Broker broker;
+  private final MessageSql messages;
+  private final Notifier notifier;
   private final String queue;
   private final Handling handling;
   private final int concurrency;
@@ -50,26 +65,39 @@ final class QueueRunner {
   private final WorkerListener listener;
   private final AckBuffer acks;
   private final ExecutorService handlerThreads;
-  private final ScheduledExecutorService timers;
+  private final ScheduledExecutorService heartbeats;
+
   /** Handler slots running: each drains the buffer, then ends. */
   private final AtomicInteger inFlight = new AtomicInteger();
-  /** Leased, not yet started. */
-  private final Queue<Delivery> buffer = new ConcurrentLinkedQueue<>();
+
+  /** Leased units, not yet started. */
+  private final Queue<List<Delivery>> buffer = new ConcurrentLinkedQueue<>();
+
+  /** Messages in the buffer. */
   private final AtomicInteger buffered = new AtomicInteger();
-  /** Deliveries buffered or running, by lease, for the heartbeat. */
-  private final Map<UUID, Delivery> held = new ConcurrentHashMap<>();
+
+  /** Deliveries buffered or running, by id, for the heartbeat. */
+  private final Map<Long, Delivery> held = new ConcurrentHashMap<>();
+
   private final AtomicLong finished = new AtomicLong();
   private final HandlingRate rate = new HandlingRate();
-  private final Object signal = new Object();
-  /** Set by {@link #wake()}; the fetcher clears it before it looks at the buffer. */
-  private volatile boolean woken;
+  private final Loop fetcher;
   private volatile boolean stopped;
-  private Thread fetcher;
 
-  QueueRunner(Broker broker, String queue, Handling handling, int concurrency, Duration visibility,
-      Duration pollInterval, WorkerListener listener, AckBuffer acks,
-      ExecutorService handlerThreads, ScheduledExecutorService timers) {
-    this.broker = broker;
+  QueueRunner(
+      MessageSql messages,
+      Notifier notifier,
+      String queue,
+      Handling handling,
+      int concurrency,
+      Duration visibility,
+      Duration pollInterval,
+      WorkerListener listener,
+      AckBuffer acks,
+      ExecutorService handlerThreads,
+      ScheduledExecutorService heartbeats) {
+    this.messages = messages;
+    this.notifier = notifier;
     this.queue = queue;
     this.handling = handling;
     this.concurrency = concurrency;
@@ -78,7 +106,12 @@ final class QueueRunner {
     this.listener = listener;
     this.acks = acks;
     this.handlerThreads = handlerThreads;
-    this.timers = timers;
+    this.heartbeats = heartbeats;
+    this.fetcher =
+        new Loop(
+            "pgbroker-fetch-" + queue,
+            this::fetch,
+            e -> listener.databaseError("fetch from " + queue, e));
   }
 
   String queue() {
@@ -90,87 +123,83 @@ final class QueueRunner {
   }
 
   void start() {
-    fetcher = new Thread(this::fetchLoop, "pgbroker-fetch-" + queue);
-    fetcher.setDaemon(true);
     fetcher.start();
     long beat = Math.max(visibility.toMillis() / 3, 10);
-    timers.scheduleWithFixedDelay(this::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
+    heartbeats.scheduleWithFixedDelay(this::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
   }
 
   /** Something changed (a notification, or capacity freed): fetch again now. */
   void wake() {
-    if (woken) {
-      return; // the fetcher has not looked yet, and will see this change when it does
-    }
-    synchronized (signal) {
-      woken = true;
-      signal.notifyAll();
-    }
+    fetcher.wake();
   }
 
   /** Stops fetching and gives back the leases of buffered messages no handler has started. */
   void stop() {
     stopped = true;
-    wake();
-    try {
-      fetcher.join(5_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    fetcher.stop(Duration.ofSeconds(5));
     List<Delivery> unstarted = new ArrayList<>();
-    for (Delivery d; (d = take()) != null; ) {
-      unstarted.add(d);
+    for (List<Delivery> unit; (unit = take()) != null; ) {
+      unstarted.addAll(unit);
     }
     release(unstarted);
   }
 
-  private void fetchLoop() {
-    long backoffMs = 0;
-    while (!stopped) {
-      woken = false;
+  /** One turn of the fetch loop: fetch if there is room, else wait to be woken. */
+  private void fetch() {
+    startSlots();
+    int prefetch = rate.update(finished.get());
+    int waiting = buffered.get();
+    int room = concurrency + prefetch - inFlight.get() - waiting;
+    if (room <= 0 || waiting > prefetch / 2) {
+      fetcher.await(pollInterval.toMillis()); // a finishing slot wakes us when the buffer runs low
+      return;
+    }
+    int max = Math.min(room, MAX_FETCH);
+    // The lease length the heartbeat was set up for, even if the queue's setting changed.
+    List<Delivery> batch = messages.read(queue, max, visibility.toMillis(), max);
+    long sleepMs = batch.isEmpty() ? untilDue() : 0;
+    if (stopped) {
+      release(batch); // stop() has already given back the buffer; this batch came too late
+      return;
+    }
+    for (List<Delivery> unit : units(batch)) {
+      unit.forEach(d -> held.put(d.id(), d));
+      buffer.add(unit);
+      buffered.addAndGet(unit.size());
+    }
+    if (sleepMs > 0) {
       startSlots();
-      int prefetch = rate.update(finished.get());
-      int waiting = buffered.get();
-      int room = concurrency + prefetch - inFlight.get() - waiting;
-      if (room <= 0 || waiting > prefetch / 2) {
-        await(pollInterval.toMillis()); // a finishing slot wakes us when the buffer runs low
-        continue;
-      }
-      List<Delivery> batch;
-      long sleepMs;
-      try {
-        // The lease length the heartbeat was set up for, even if the queue's setting changed.
-        batch = broker.receive(queue, Math.min(room, MAX_FETCH), visibility);
-        sleepMs = batch.isEmpty() ? untilDue() : 0;
-        backoffMs = 0;
-      } catch (RuntimeException e) {
-        listener.databaseError("fetch from " + queue, e);
-        backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5_000);
-        log.warn("pgbroker: fetching from queue {} failed, retrying in {} ms: {}", queue, backoffMs, e.getMessage());
-        await(backoffMs);
-        continue;
-      }
-      if (stopped) {
-        release(batch); // stop() has already given back the buffer; this batch came too late
-        break;
-      }
-      for (Delivery d : batch) {
-        held.put(d.lease(), d);
-        buffer.add(d);
-        buffered.incrementAndGet();
-      }
-      if (sleepMs > 0) {
-        startSlots();
-        await(sleepMs);
-      }
+      fetcher.await(sleepMs);
     }
   }
 
+  /** Splits a fetch into units: each keyed run in id order, each unkeyed message alone. */
+  static List<List<Delivery>> units(List<Delivery> batch) {
+    Map<UUID, List<Delivery>> runs = new LinkedHashMap<>();
+    List<List<Delivery>> units = new ArrayList<>();
+    for (Delivery d : batch) {
+      if (d.orderingKey() == null) {
+        units.add(List.of(d));
+      } else {
+        runs.computeIfAbsent(
+                d.lease(),
+                l -> {
+                  List<Delivery> run = new ArrayList<>();
+                  units.add(run);
+                  return run;
+                })
+            .add(d);
+      }
+    }
+    runs.values().forEach(run -> run.sort(Comparator.comparingLong(Delivery::id)));
+    return units;
+  }
+
   /**
-   * Starts handler slots while messages wait and the concurrency limit allows. A slot just
-   * started may not have taken its message yet, so this can start one or two more than needed;
-   * those find the buffer empty and end at once. (Starting exactly one per buffered message
-   * measured a quarter slower: the fetcher then stops dispatching while slots turn over.)
+   * Starts handler slots while messages wait and the concurrency limit allows. A slot just started
+   * may not have taken its message yet, so this can start one or two more than needed; those find
+   * the buffer empty and end at once. (Starting exactly one per buffered message measured a quarter
+   * slower: the fetcher then stops dispatching while slots turn over.)
    */
   private void startSlots() {
     while (buffered.get() > 0) {
@@ -189,15 +218,11 @@ final class QueueRunner {
     }
   }
 
-  /** Runs buffered messages one after another until the buffer is empty or the worker stops. */
+  /** Runs buffered units one after another until the buffer is empty or the worker stops. */
   private void slot() {
     try {
-      for (Delivery d; !stopped && (d = take()) != null; ) {
-        if (!held.containsKey(d.lease())) {
-          continue; // the heartbeat found its lease gone while it waited: someone else has it
-        }
-        run(d);
-        finished.incrementAndGet();
+      for (List<Delivery> unit; !stopped && (unit = take()) != null; ) {
+        runUnit(unit);
         if (buffered.get() <= rate.prefetch() / 2) {
           wake(); // time to fetch more
         }
@@ -208,66 +233,74 @@ final class QueueRunner {
     }
   }
 
-  private Delivery take() {
-    Delivery d = buffer.poll();
-    if (d != null) {
-      buffered.decrementAndGet();
-    }
-    return d;
-  }
-
-  /** How long an idle fetcher may sleep: the poll interval, or less if a message is due sooner. */
-  private long untilDue() {
-    Long due = broker.nextDueMs(queue);
-    return due == null ? pollInterval.toMillis() : Math.max(1, Math.min(due, pollInterval.toMillis()));
-  }
-
-  private void await(long ms) {
-    synchronized (signal) {
-      long end = System.currentTimeMillis() + ms;
-      while (!woken && !stopped) {
-        long left = end - System.currentTimeMillis();
-        if (left <= 0) {
-          break;
+  /** Runs a unit's deliveries in order; after one that will be retried, gives back the rest. */
+  private void runUnit(List<Delivery> unit) {
+    for (int i = 0; i < unit.size(); i++) {
+      Delivery d = unit.get(i);
+      Outcome outcome = held.containsKey(d.id()) ? run(d) : Outcome.LOST;
+      finished.incrementAndGet();
+      if (outcome != Outcome.DONE || stopped) {
+        List<Delivery> rest = unit.subList(i + 1, unit.size());
+        if (outcome == Outcome.LOST) {
+          rest.forEach(r -> held.remove(r.id())); // one lease: lost for all of the run
+        } else {
+          release(rest);
         }
-        try {
-          signal.wait(left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
+        return;
       }
     }
   }
 
-  private void run(Delivery d) {
+  private List<Delivery> take() {
+    List<Delivery> unit = buffer.poll();
+    if (unit != null) {
+      buffered.addAndGet(-unit.size());
+    }
+    return unit;
+  }
+
+  /** How long an idle fetcher may sleep: the poll interval, or less if a message is due sooner. */
+  private long untilDue() {
+    Long due = messages.nextDueMs(queue);
+    return due == null
+        ? pollInterval.toMillis()
+        : Math.max(1, Math.min(due, pollInterval.toMillis()));
+  }
+
+  private Outcome run(Delivery d) {
     long start = System.nanoTime();
     try {
       listener.delivered(d);
       if (handling.plain() != null) {
         handling.plain().handle(d);
-        held.remove(d.lease());
+        held.remove(d.id());
         acks.add(d);
-      } else {
-        runInTransaction(d);
+      } else if (!runInTransaction(d)) {
+        listener.leaseLost(d);
+        return Outcome.LOST;
       }
       listener.succeeded(d, Duration.ofNanos(System.nanoTime() - start));
-    } catch (StaleLeaseException e) {
-      listener.leaseLost(d);
+      return Outcome.DONE;
     } catch (Exception | LinkageError | AssertionError e) {
-      fail(d, e, Duration.ofNanos(System.nanoTime() - start));
+      return fail(d, e, Duration.ofNanos(System.nanoTime() - start));
     } finally {
-      held.remove(d.lease());
+      held.remove(d.id());
     }
   }
 
-  private void runInTransaction(Delivery d) throws Exception {
-    try (Connection c = broker.dataSource().getConnection()) {
+  /** Returns false, having rolled the handler's writes back, if the lease was stale at the ack. */
+  private boolean runInTransaction(Delivery d) throws Exception {
+    try (Connection c = messages.dataSource().getConnection()) {
       c.setAutoCommit(false);
       try {
         handling.transactional().handle(c, d);
-        broker.ack(c, d);
+        if (!messages.ack(c, List.of(d)).stale().isEmpty()) {
+          c.rollback();
+          return false;
+        }
         c.commit();
+        notifier.settled(List.of(d));
+        return true;
       } catch (Exception | Error e) {
         c.rollback();
         throw e;
@@ -277,39 +310,55 @@ final class QueueRunner {
     }
   }
 
-  private void fail(Delivery d, Throwable e, Duration took) {
+  private Outcome fail(Delivery d, Throwable e, Duration took) {
     String error = describe(e);
+    List<Delivery> one = List.of(d);
     try {
-      if (e instanceof PoisonMessageException) {
-        broker.deadLetter(d, error);
-        listener.failed(d, e, took, false);
-        listener.deadLettered(d, error);
-        return;
-      }
+      boolean poison = e instanceof PoisonMessageException;
       Duration delay = e instanceof RetryLaterException r ? r.delay() : null;
-      boolean retry = broker.nack(d, error, delay);
+      Long delayMs = delay == null ? null : delay.toMillis();
+      MessageSql.Settled s =
+          messages.run(
+              poison ? "dead-letter" : "nack",
+              c ->
+                  poison
+                      ? messages.deadLetter(c, one, error)
+                      : messages.nack(c, one, delayMs, error));
+      notifier.settled(one);
+      if (!s.stale().isEmpty()) {
+        listener.leaseLost(d);
+        return Outcome.LOST;
+      }
+      boolean retry = s.dead().isEmpty();
       listener.failed(d, e, took, retry);
       if (!retry) {
         listener.deadLettered(d, error);
       }
-    } catch (StaleLeaseException lost) {
-      listener.leaseLost(d);
+      return retry ? Outcome.RETRY : Outcome.DONE;
     } catch (RuntimeException db) {
       // The lease runs out and the message is redelivered: at-least-once still holds.
       listener.databaseError("nack in " + queue, db);
-      log.warn("pgbroker: could not record the failure of message {} in queue {}: {}", d.id(), queue, db.getMessage());
+      log.warn(
+          "pgbroker: could not record the failure of message {} in queue {}: {}",
+          d.id(),
+          queue,
+          db.getMessage());
+      return Outcome.LOST;
     }
   }
 
   private void release(List<Delivery> unstarted) {
-    unstarted.forEach(d -> held.remove(d.lease()));
+    unstarted.forEach(d -> held.remove(d.id()));
     if (unstarted.isEmpty()) {
       return;
     }
     try {
-      broker.settle(unstarted, Settlement.RELEASE, null, null);
+      messages.run("release", c -> messages.release(c, unstarted));
     } catch (RuntimeException e) {
-      log.debug("pgbroker: could not release {} unstarted messages; their leases will run out", unstarted.size(), e);
+      log.debug(
+          "pgbroker: could not release {} unstarted messages; their leases will run out",
+          unstarted.size(),
+          e);
     }
   }
 
@@ -319,9 +368,11 @@ final class QueueRunner {
       return;
     }
     try {
-      Settlement.Result s = broker.settle(List.copyOf(held.values()), Settlement.EXTEND, visibility.toMillis(), null);
+      List<Delivery> all = List.copyOf(held.values());
+      MessageSql.Settled s =
+          messages.run("extend", c -> messages.extend(c, all, visibility.toMillis()));
       for (Delivery lost : s.stale()) {
-        if (held.remove(lost.lease()) != null) {
+        if (held.remove(lost.id()) != null) {
           listener.leaseLost(lost);
         }
       }
@@ -363,7 +414,6 @@ final class QueueRunner {
     }
     StringWriter out = new StringWriter();
     e.printStackTrace(new PrintWriter(out));
-    String text = out.toString();
-    return text.length() <= MAX_ERROR_CHARS ? text : text.substring(0, MAX_ERROR_CHARS) + "...";
+    return Checks.errorText(out.toString());
   }
 }

@@ -26,22 +26,38 @@ final class Rows {
 
   /** A row of the read() function. */
   Delivery delivery(String queue, ResultSet rs) throws SQLException {
-    return new Delivery(queue, rs.getLong("id"), rs.getObject("lease", UUID.class),
-        rs.getInt("attempt"), rs.getString("payload"), headers(rs.getString("headers")),
-        instant(rs, "enqueued_at"), rs.getInt("priority"), rs.getString("ordering_key"), mapper);
+    return new Delivery(
+        queue,
+        rs.getLong("id"),
+        rs.getObject("lease", UUID.class),
+        rs.getInt("attempt"),
+        rs.getString("payload"),
+        headers(rs.getString("headers")),
+        instant(rs, "enqueued_at"),
+        rs.getInt("priority"),
+        rs.getString("ordering_key"),
+        mapper);
   }
 
   /** A row of the dead_letter table. */
   DeadLetter deadLetter(ResultSet rs) throws SQLException {
     List<DeadLetter.AttemptError> errors = new ArrayList<>();
     for (JsonNode e : tree(rs.getString("errors"))) {
-      errors.add(new DeadLetter.AttemptError(e.path("attempt").asInt(),
-          OffsetDateTime.parse(e.path("at").asText()).toInstant(),
-          e.path("error").isNull() ? null : e.path("error").asText()));
+      errors.add(
+          new DeadLetter.AttemptError(
+              e.path("attempt").asInt(),
+              OffsetDateTime.parse(e.path("at").asText()).toInstant(),
+              e.path("error").isNull() ? null : e.path("error").asText()));
     }
-    return new DeadLetter(rs.getString("queue"), rs.getLong("id"), rs.getString("payload"),
-        headers(rs.getString("headers")), rs.getInt("attempts"), instant(rs, "enqueued_at"),
-        instant(rs, "dead_at"), List.copyOf(errors));
+    return new DeadLetter(
+        rs.getString("queue"),
+        rs.getLong("id"),
+        rs.getString("payload"),
+        headers(rs.getString("headers")),
+        rs.getInt("attempts"),
+        instant(rs, "enqueued_at"),
+        instant(rs, "dead_at"),
+        List.copyOf(errors));
   }
 
   Map<String, Object> map(String json) {
@@ -58,7 +74,8 @@ final class Rows {
     }
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<String, JsonNode> f : tree(json).properties()) {
-      out.put(f.getKey(), f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString());
+      out.put(
+          f.getKey(), f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString());
     }
     return Collections.unmodifiableMap(out);
   }

@@ -9,6 +9,7 @@ import java.util.Objects;
 /** How one message is sent: delay, priority, dedup key, ordering key, headers. Immutable. */
 public final class SendOptions {
   private static final SendOptions NONE = new SendOptions(0, 0, null, null, Map.of());
+
   /** Priorities are kept within this range, either sign. */
   public static final int MAX_PRIORITY = 1_000_000;
 
@@ -42,7 +43,12 @@ public final class SendOptions {
   public SendOptions priority(int priority) {
     if (Math.abs(priority) > MAX_PRIORITY) {
       throw new IllegalArgumentException(
-          "priority must be between -" + MAX_PRIORITY + " and " + MAX_PRIORITY + ", was " + priority);
+          "priority must be between -"
+              + MAX_PRIORITY
+              + " and "
+              + MAX_PRIORITY
+              + ", was "
+              + priority);
     }
     return new SendOptions(delayMs, priority, dedupKey, orderingKey, headers);
   }
@@ -62,7 +68,8 @@ public final class SendOptions {
     Objects.requireNonNull(value, "header value");
     Map<String, String> copy = new LinkedHashMap<>(headers);
     copy.put(name, value);
-    return new SendOptions(delayMs, priority, dedupKey, orderingKey, Collections.unmodifiableMap(copy));
+    return new SendOptions(
+        delayMs, priority, dedupKey, orderingKey, Collections.unmodifiableMap(copy));
   }
 
   public Duration delay() {
@@ -96,7 +103,16 @@ public final class SendOptions {
 
   @Override
   public String toString() {
-    return "SendOptions[delayMs=" + delayMs + ", priority=" + priority + ", dedupKey=" + dedupKey
-        + ", orderingKey=" + orderingKey + ", headers=" + headers + "]";
+    return "SendOptions[delayMs="
+        + delayMs
+        + ", priority="
+        + priority
+        + ", dedupKey="
+        + dedupKey
+        + ", orderingKey="
+        + orderingKey
+        + ", headers="
+        + headers
+        + "]";
   }
 }

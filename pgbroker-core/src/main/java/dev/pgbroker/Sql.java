@@ -1,13 +1,17 @@
 package dev.pgbroker;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import javax.sql.DataSource;
 import org.postgresql.util.PSQLException;
 
 /** Runs JDBC work and turns database errors into the exceptions the API promises. */
 final class Sql {
-  /** SQLSTATEs raised by the schema's functions; see 001_queues.sql. */
+  /** SQLSTATEs raised by the schema's functions; see code/10_helpers.sql. */
   static final String UNKNOWN_QUEUE = "PB001";
 
   static final String INVALID_ARGUMENT = "PB002";
@@ -18,16 +22,21 @@ final class Sql {
   private static final String INVALID_JSON = "22032";
 
   /**
-   * Appended to the FROM list of a single-statement transaction of pgbroker's own (a lease, an
-   * ack, a nack): it commits without waiting for the WAL flush. A crash in the following moment
-   * can undo it, which means a redelivery, never a loss; at-least-once delivery allows that, and
-   * it saved 13% of worker throughput. Never used in a caller's transaction.
+   * Appended to the FROM list of a single-statement transaction of pgbroker's own (a lease, an ack,
+   * a nack): it commits without waiting for the WAL flush. A crash in the following moment can undo
+   * it, which means a redelivery, never a loss; at-least-once delivery allows that, and it saved
+   * 13% of worker throughput. Never used in a caller's transaction.
    */
   static final String ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)";
 
   @FunctionalInterface
   interface Work<T> {
     T run(Connection c) throws SQLException;
+  }
+
+  @FunctionalInterface
+  interface Column<T> {
+    T read(ResultSet rs) throws SQLException;
   }
 
   private Sql() {}
@@ -62,13 +71,34 @@ final class Sql {
     }
   }
 
+  /** Runs a query that returns one row and reads it. */
+  static <T> T single(PreparedStatement ps, Column<T> column) throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return column.read(rs);
+    }
+  }
+
+  /** Runs a query and reads every row. */
+  static <T> List<T> list(PreparedStatement ps, Column<T> column) throws SQLException {
+    List<T> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(column.read(rs));
+      }
+    }
+    return out;
+  }
+
   static RuntimeException translate(String action, SQLException e) {
     String state = e.getSQLState();
     String message = serverMessage(e);
     if (UNKNOWN_QUEUE.equals(state)) {
       return new UnknownQueueException(action + ": " + message, e);
     }
-    if (INVALID_ARGUMENT.equals(state) || INVALID_TEXT.equals(state) || INVALID_JSON.equals(state)) {
+    if (INVALID_ARGUMENT.equals(state)
+        || INVALID_TEXT.equals(state)
+        || INVALID_JSON.equals(state)) {
       return new IllegalArgumentException(action + ": " + message, e);
     }
     return new BrokerException(action + " failed: " + message, e);

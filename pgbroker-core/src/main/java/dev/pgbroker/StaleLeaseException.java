@@ -1,8 +1,8 @@
 package dev.pgbroker;
 
 /**
- * The lease presented with an ack, nack or extend is no longer held: it expired and the message
- * was delivered again, or the message was already settled. Nothing was changed.
+ * The lease presented with an ack, nack or extend is no longer held: it expired and the message was
+ * delivered again, or the message was already settled. Nothing was changed.
  */
 public final class StaleLeaseException extends BrokerException {
   private static final long serialVersionUID = 1L;

@@ -14,6 +14,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,55 +58,80 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Handles one delivery inside the transaction in which its ack commits: the handler's own
-   * writes on {@code tx} and the ack commit together or not at all. Do not commit {@code tx}.
+   * Handles one delivery inside the transaction in which its ack commits: the handler's own writes
+   * on {@code tx} and the ack commit together or not at all. Do not commit {@code tx}.
    */
   @FunctionalInterface
   public interface TransactionalHandler {
     void handle(Connection tx, Delivery delivery) throws Exception;
   }
 
-  private final Broker broker;
+  /** What the broker hands the worker: the statements it runs and the notifier it tells. */
+  record Backend(
+      DataSource dataSource,
+      String schema,
+      QueueSql queues,
+      MessageSql messages,
+      Notifier notifier) {}
+
   private final Builder settings;
   private final List<QueueRunner> runners = new ArrayList<>();
   private final ExecutorService handlerThreads;
-  private final ScheduledExecutorService timers;
-  /** Apart from the heartbeats, which must not wait behind a long prune or VACUUM. */
-  private final ScheduledExecutorService maintenance;
+  private final ScheduledExecutorService heartbeats;
   private final AckBuffer acks;
-  private final WorkerListener listener;
-  private final NotificationListener notifications;
+  private final WakeChannel wakeChannel;
+  private final ServiceRunner services;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Thread shutdownHook;
 
   private Worker(Builder b, Map<String, Duration> visibility) {
-    this.broker = b.broker;
+    Backend backend = b.backend;
     this.settings = b;
-    this.listener = new GuardedListener(b.listener);
+    WorkerListener listener = new GuardedListener(b.listener);
     this.handlerThreads = handlerExecutor();
-    this.timers = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-heartbeat"));
-    this.maintenance = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-maintenance"));
-    this.acks = new AckBuffer(broker, listener, b.ackFlushInterval);
+    this.heartbeats = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-heartbeat"));
+    this.acks =
+        new AckBuffer(
+            backend.messages(), backend.notifier(), listener, this::wake, b.ackFlushInterval);
     for (Map.Entry<String, QueueRunner.Handling> e : b.handlers.entrySet()) {
       String queue = e.getKey();
-      runners.add(new QueueRunner(broker, queue, e.getValue(),
-          b.concurrency.getOrDefault(queue, DEFAULT_CONCURRENCY), visibility.get(queue), b.pollInterval,
-          listener, acks, handlerThreads, timers));
+      runners.add(
+          new QueueRunner(
+              backend.messages(),
+              backend.notifier(),
+              queue,
+              e.getValue(),
+              b.concurrency.getOrDefault(queue, DEFAULT_CONCURRENCY),
+              visibility.get(queue),
+              b.pollInterval,
+              listener,
+              acks,
+              handlerThreads,
+              heartbeats));
     }
-    this.notifications = b.listenNotify
-        ? new NotificationListener(broker.dataSource(), Notifier.channel(broker.schema()), this::wake, listener)
-        : null;
+    this.wakeChannel =
+        b.listenNotify
+            ? new WakeChannel(
+                backend.dataSource(), Notifier.channel(backend.schema()), this::wake, listener)
+            : null;
+    this.services =
+        new ServiceRunner(
+            backend.dataSource(),
+            backend.schema(),
+            List.of(
+                new Maintenance(backend.dataSource(), backend.schema(), b.maintenanceInterval),
+                new HotTableVacuum(backend.dataSource(), backend.schema(), b.maintenanceInterval)),
+            listener);
     this.shutdownHook = b.shutdownHook ? new Thread(this::close, "pgbroker-worker-shutdown") : null;
   }
 
   private Worker start() {
     acks.start();
-    if (notifications != null) {
-      notifications.start();
+    if (wakeChannel != null) {
+      wakeChannel.start();
     }
     runners.forEach(QueueRunner::start);
-    long every = settings.maintenanceInterval.toMillis();
-    maintenance.scheduleWithFixedDelay(this::maintain, every, every, TimeUnit.MILLISECONDS);
+    services.start();
     if (shutdownHook != null) {
       Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -117,14 +143,6 @@ public final class Worker implements AutoCloseable {
       if (queue == null || r.queue().equals(queue)) {
         r.wake();
       }
-    }
-  }
-
-  private void maintain() {
-    try {
-      broker.maintain();
-    } catch (RuntimeException e) {
-      listener.databaseError("maintenance", e);
     }
   }
 
@@ -141,8 +159,8 @@ public final class Worker implements AutoCloseable {
 
   /**
    * Stops fetching, waits up to {@code timeout} for running handlers, flushes acks and gives back
-   * leases of work not started. Returns true if every running handler finished in time; those
-   * that did not keep their lease until it runs out, and their message is then redelivered.
+   * leases of work not started. Returns true if every running handler finished in time; those that
+   * did not keep their lease until it runs out, and their message is then redelivered.
    */
   public boolean close(Duration timeout) {
     if (!closed.compareAndSet(false, true)) {
@@ -150,25 +168,30 @@ public final class Worker implements AutoCloseable {
     }
     long deadline = System.nanoTime() + timeout.toNanos();
     runners.forEach(QueueRunner::stop);
-    if (notifications != null) {
-      notifications.stop();
+    if (wakeChannel != null) {
+      wakeChannel.stop();
     }
     handlerThreads.shutdown();
     boolean drained;
     try {
-      drained = handlerThreads.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      drained =
+          handlerThreads.awaitTermination(
+              Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       drained = false;
     }
     if (!drained) {
-      log.warn("pgbroker: {} handler(s) still running after the drain timeout {}; their messages"
-          + " are redelivered once their leases run out", inFlight(), timeout);
+      log.warn(
+          "pgbroker: {} handler(s) still running after the drain timeout {}; their messages"
+              + " are redelivered once their leases run out",
+          inFlight(),
+          timeout);
       handlerThreads.shutdownNow();
     }
     acks.close(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)));
-    timers.shutdownNow();
-    maintenance.shutdownNow();
+    heartbeats.shutdownNow();
+    services.stop(Duration.ofSeconds(5));
     if (shutdownHook != null && !Thread.currentThread().equals(shutdownHook)) {
       try {
         Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -182,7 +205,8 @@ public final class Worker implements AutoCloseable {
   /** Virtual threads where the JVM has them (21+), else a cached pool of platform threads. */
   private static ExecutorService handlerExecutor() {
     try {
-      return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+      return (ExecutorService)
+          Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
     } catch (ReflectiveOperationException onJava17) {
       return Executors.newCachedThreadPool(daemon("pgbroker-handler"));
     }
@@ -199,7 +223,7 @@ public final class Worker implements AutoCloseable {
 
   /** Configures a {@link Worker}; each setter checks its value at once. */
   public static final class Builder {
-    private final Broker broker;
+    private final Backend backend;
     private final Map<String, QueueRunner.Handling> handlers = new LinkedHashMap<>();
     private final Map<String, Integer> concurrency = new LinkedHashMap<>();
     private Duration pollInterval = DEFAULT_POLL_INTERVAL;
@@ -210,8 +234,8 @@ public final class Worker implements AutoCloseable {
     private boolean shutdownHook;
     private WorkerListener listener = new WorkerListener() {};
 
-    Builder(Broker broker) {
-      this.broker = broker;
+    Builder(Backend backend) {
+      this.backend = backend;
     }
 
     /** Runs {@code handler} for each message of {@code queue}. */
@@ -235,7 +259,7 @@ public final class Worker implements AutoCloseable {
 
     /** Most handlers running at once for {@code queue} (default 8). */
     public Builder concurrency(String queue, int limit) {
-      Broker.checkQueueName(queue);
+      Checks.queueName(queue);
       if (limit < 1 || limit > 10_000) {
         throw new IllegalArgumentException("concurrency must be between 1 and 10000, was " + limit);
       }
@@ -264,7 +288,10 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** How often the worker offers to run upkeep; one instance at a time does (default 30s). */
+    /**
+     * How often upkeep (pruning, counter folding, hot-table vacuum) runs; the instance holding the
+     * leader lease runs it for all (default 30s).
+     */
     public Builder maintenanceInterval(Duration interval) {
       QueueOptions.positiveMillis("maintenanceInterval", interval);
       this.maintenanceInterval = interval;
@@ -291,22 +318,25 @@ public final class Worker implements AutoCloseable {
     /** Checks that every queue exists, then starts fetching. */
     public Worker start() {
       if (handlers.isEmpty()) {
-        throw new IllegalStateException("a worker needs at least one handler; call handle(queue, ...) first");
+        throw new IllegalStateException(
+            "a worker needs at least one handler; call handle(queue, ...) first");
       }
       for (String queue : concurrency.keySet()) {
         if (!handlers.containsKey(queue)) {
-          throw new IllegalStateException("concurrency set for queue '" + queue + "' which has no handler");
+          throw new IllegalStateException(
+              "concurrency set for queue '" + queue + "' which has no handler");
         }
       }
       Map<String, Duration> visibility = new LinkedHashMap<>();
       for (String queue : handlers.keySet()) {
-        visibility.put(queue, broker.queueOptions(queue).visibilityTimeout()); // throws if unknown
+        visibility.put(
+            queue, backend.queues().options(queue).visibilityTimeout()); // unknown: throws
       }
       return new Worker(this, visibility).start();
     }
 
     private Builder register(String queue, QueueRunner.Handling handling) {
-      Broker.checkQueueName(queue);
+      Checks.queueName(queue);
       if (handlers.putIfAbsent(queue, handling) != null) {
         throw new IllegalArgumentException("queue '" + queue + "' already has a handler");
       }

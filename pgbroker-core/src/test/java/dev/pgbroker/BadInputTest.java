@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgbroker.testing.BrokerExtension;
+import dev.pgbroker.testing.TestDatabase;
 import dev.pgbroker.testing.TestSchema;
 import java.time.Duration;
 import java.util.Arrays;
@@ -28,15 +29,17 @@ class BadInputTest {
 
   @Test
   void invalidQueueNames() {
-    for (String name : Arrays.asList(null, "", "Upper", "has space", "-leading", "x".repeat(64),
-        "q'; drop table x; --")) {
+    for (String name :
+        Arrays.asList(
+            null, "", "Upper", "has space", "-leading", "x".repeat(64), "q'; drop table x; --")) {
       assertThatThrownBy(() -> broker.send(name, 1))
           .as("name %s", name)
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("invalid queue name");
-      assertThatThrownBy(() -> broker.createQueue(name)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> broker.createQueue(name))
+          .isInstanceOf(IllegalArgumentException.class);
     }
-    assertThatThrownBy(() -> Broker.create(schema.broker().dataSource()).schema("pg broker"))
+    assertThatThrownBy(() -> Broker.create(TestDatabase.dataSource()).schema("pg broker"))
         .hasMessageContaining("schema must match");
     assertUnchanged();
   }
@@ -44,10 +47,12 @@ class BadInputTest {
   @Test
   void unknownQueue() {
     assertThatThrownBy(() -> broker.send("nope", 1))
-        .isInstanceOf(UnknownQueueException.class).hasMessageContaining("unknown queue 'nope'");
-    assertThatThrownBy(() -> broker.receive("nope", 1)).isInstanceOf(UnknownQueueException.class);
+        .isInstanceOf(UnknownQueueException.class)
+        .hasMessageContaining("unknown queue 'nope'");
+    assertThatThrownBy(() -> broker.read("nope", 1)).isInstanceOf(UnknownQueueException.class);
     assertThatThrownBy(() -> broker.stats("nope")).isInstanceOf(UnknownQueueException.class);
-    assertThatThrownBy(() -> broker.deadLetters("nope").list(1)).isInstanceOf(UnknownQueueException.class);
+    assertThatThrownBy(() -> broker.deadLetters("nope").list(1))
+        .isInstanceOf(UnknownQueueException.class);
     assertThatThrownBy(() -> broker.queueOptions("nope")).isInstanceOf(UnknownQueueException.class);
     assertUnchanged();
   }
@@ -65,7 +70,8 @@ class BadInputTest {
   @Test
   void malformedJson() {
     assertThatThrownBy(() -> Json.of("{not json"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not valid JSON");
     assertThatThrownBy(() -> Json.of("")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '{broken')"))
         .hasStackTraceContaining("invalid input syntax for type json");
@@ -76,13 +82,15 @@ class BadInputTest {
   void negativeDelaysAndBadSizes() {
     assertThatThrownBy(() -> SendOptions.none().delay(Duration.ofMillis(-1)))
         .hasMessage("delay must be >= 0, was PT-0.001S");
-    assertThatThrownBy(() -> broker.receive("jobs", 0)).hasMessageContaining("max must be between 1");
-    assertThatThrownBy(() -> broker.receive("jobs", -5)).hasMessageContaining("was -5");
-    assertThatThrownBy(() -> broker.receive("jobs", 1, Duration.ZERO))
+    assertThatThrownBy(() -> broker.read("jobs", 0)).hasMessageContaining("max must be between 1");
+    assertThatThrownBy(() -> broker.read("jobs", -5)).hasMessageContaining("was -5");
+    assertThatThrownBy(() -> broker.read("jobs", 1, Duration.ZERO))
         .hasMessageContaining("visibilityTimeout must be at least 1 ms");
-    assertThatThrownBy(() -> broker.sendBatch("jobs", List.of())).hasMessageContaining("at least one payload");
+    assertThatThrownBy(() -> broker.sendBatch("jobs", List.of()))
+        .hasMessageContaining("at least one payload");
     assertThatThrownBy(() -> broker.send("jobs", null)).hasMessageContaining("payload 0 is null");
-    assertThatThrownBy(() -> SendOptions.none().priority(2_000_000)).hasMessageContaining("priority must be");
+    assertThatThrownBy(() -> SendOptions.none().priority(2_000_000))
+        .hasMessageContaining("priority must be");
     assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '1', '{\"delay_ms\": -10}')"))
         .hasStackTraceContaining("delay_ms must be a number from 0 to 1e15, was -10");
     assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '1', '{\"delay_ms\": 1e300}')"))
@@ -96,37 +104,49 @@ class BadInputTest {
   void badQueueSettings() {
     assertThatThrownBy(() -> QueueOptions.defaults().visibilityTimeout(Duration.ZERO))
         .hasMessage("visibilityTimeout must be at least 1 ms, was PT0S");
-    assertThatThrownBy(() -> QueueOptions.defaults().maxAttempts(0)).hasMessage("maxAttempts must be >= 1, was 0");
+    assertThatThrownBy(() -> QueueOptions.defaults().maxAttempts(0))
+        .hasMessage("maxAttempts must be >= 1, was 0");
     assertThatThrownBy(() -> QueueOptions.defaults().backoffSchedule(new Duration[0]))
         .hasMessageContaining("at least one delay");
-    assertThatThrownBy(() -> QueueOptions.defaults().exponentialBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+    assertThatThrownBy(
+            () ->
+                QueueOptions.defaults()
+                    .exponentialBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
         .hasMessageContaining("backoff max must be >= backoff base");
-    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 0}')"))
+    assertThatThrownBy(
+            () -> schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 0}')"))
         .hasStackTraceContaining("must be > 0, was 0");
-    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 3000000000}')"))
+    assertThatThrownBy(
+            () ->
+                schema.execute("select %s.create_queue('jobs', '{\"max_attempts\": 3000000000}')"))
         .hasStackTraceContaining("max_attempts must be a whole number from 0 to 2147483647");
-    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"backoff_max_ms\": 10}')"))
+    assertThatThrownBy(
+            () -> schema.execute("select %s.create_queue('jobs', '{\"backoff_max_ms\": 10}')"))
         .hasStackTraceContaining("backoff_max_ms must be >= backoff_base_ms (1000), was 10");
-    assertThatThrownBy(() -> schema.execute("select %s.create_queue('jobs', '{\"colour\": \"red\"}')"))
+    assertThatThrownBy(
+            () -> schema.execute("select %s.create_queue('jobs', '{\"colour\": \"red\"}')"))
         .hasStackTraceContaining("unknown queue option key 'colour'");
-    assertThat(broker.queueOptions("jobs").maxAttempts()).isEqualTo(QueueOptions.DEFAULT_MAX_ATTEMPTS);
+    assertThat(broker.queueOptions("jobs").maxAttempts())
+        .isEqualTo(QueueOptions.DEFAULT_MAX_ATTEMPTS);
     assertUnchanged();
   }
 
   @Test
   void staleLeaseChangesNothing() {
-    Delivery d = broker.receive("jobs", 1).get(0);
+    Delivery d = broker.read("jobs", 1).get(0);
     broker.ack(d);
     broker.send("jobs", "second");
 
     assertThatThrownBy(() -> broker.nack(d, "late")).isInstanceOf(StaleLeaseException.class);
     assertThat(broker.stats("jobs").failed()).isZero();
-    assertThat(broker.receive("jobs", 10)).hasSize(1);
+    assertThat(broker.read("jobs", 10)).hasSize(1);
   }
 
   private void assertUnchanged() {
     assertThat(schema.count("select count(*) from %s.message")).isEqualTo(1);
     assertThat(schema.count("select count(*) from %s.queue")).isEqualTo(1);
-    assertThat(broker.receive("jobs", 10)).extracting(d -> d.payload(String.class)).containsExactly("existing");
+    assertThat(broker.read("jobs", 10))
+        .extracting(d -> d.payload(String.class))
+        .containsExactly("existing");
   }
 }

@@ -32,20 +32,22 @@ class CompetingConsumersTest {
     List<Future<?>> consumers = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       String name = "thread-" + i;
-      consumers.add(pool.submit(() -> {
-        int idle = 0;
-        while (idle < 20) {
-          List<Delivery> batch = broker.receive("work", 100);
-          if (batch.isEmpty()) {
-            idle++;
-            Thread.sleep(25);
-            continue;
-          }
-          idle = 0;
-          DrainProcess.record(ds, broker, s.name(), name, batch);
-        }
-        return null;
-      }));
+      consumers.add(
+          pool.submit(
+              () -> {
+                int idle = 0;
+                while (idle < 20) {
+                  List<Delivery> batch = broker.read("work", 100);
+                  if (batch.isEmpty()) {
+                    idle++;
+                    Thread.sleep(25);
+                    continue;
+                  }
+                  idle = 0;
+                  DrainProcess.record(ds, broker, s.name(), name, batch);
+                }
+                return null;
+              }));
     }
     for (Future<?> f : consumers) {
       f.get(5, TimeUnit.MINUTES);
@@ -56,11 +58,14 @@ class CompetingConsumersTest {
   }
 
   @Test
-  void twoConsumerProcessesProcessEachMessageExactlyOnce(Broker broker, TestSchema s) throws Exception {
+  void twoConsumerProcessesProcessEachMessageExactlyOnce(Broker broker, TestSchema s)
+      throws Exception {
     fill(broker, s);
     List<Process> processes = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      processes.add(javaProcess(DrainProcess.class, TestDatabase.jdbcUrl(), s.name(), "work", "process-" + i));
+      processes.add(
+          javaProcess(
+              DrainProcess.class, TestDatabase.jdbcUrl(), s.name(), "work", "process-" + i));
     }
     for (Process p : processes) {
       assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("consumer process finished").isTrue();
@@ -80,18 +85,27 @@ class CompetingConsumersTest {
 
   private static void assertExactlyOnce(TestSchema s, int consumers) {
     assertThat(s.count("select count(*) from %s.processed")).isEqualTo(MESSAGES);
-    assertThat(s.count("select count(distinct id) from %s.processed")).as("none twice").isEqualTo(MESSAGES);
+    assertThat(s.count("select count(distinct id) from %s.processed"))
+        .as("none twice")
+        .isEqualTo(MESSAGES);
     assertThat(s.count("select count(distinct consumer) from %s.processed"))
-        .as("every consumer took a share").isEqualTo(consumers);
+        .as("every consumer took a share")
+        .isEqualTo(consumers);
     assertThat(s.count("select count(*) from %s.message")).as("none left").isZero();
   }
 
   /** Starts {@code main} in a new JVM with this test's classpath; its output goes to ours. */
   static Process javaProcess(Class<?> main, String... args) throws Exception {
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    List<String> command = new ArrayList<>(List.of(
-        System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-        "-Xmx256m", "-cp", classpath, main.getName()));
+    String classpath =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
+                "-Xmx256m",
+                "-cp",
+                classpath,
+                main.getName()));
     command.addAll(List.of(args));
     return new ProcessBuilder(command).inheritIO().start();
   }

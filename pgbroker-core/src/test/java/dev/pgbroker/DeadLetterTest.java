@@ -21,7 +21,7 @@ class DeadLetterTest {
 
     int deliveries = 0;
     for (int i = 0; i < 10; i++) {
-      List<Delivery> got = broker.receive("fails", 10);
+      List<Delivery> got = broker.read("fails", 10);
       if (got.isEmpty()) {
         break;
       }
@@ -35,7 +35,8 @@ class DeadLetterTest {
     DeadLetter d = dead.get(0);
     assertThat(d.id()).isEqualTo(id);
     assertThat(d.attempts()).isEqualTo(3);
-    assertThat(d.errors()).extracting(DeadLetter.AttemptError::error)
+    assertThat(d.errors())
+        .extracting(DeadLetter.AttemptError::error)
         .containsExactly("attempt 1 failed", "attempt 2 failed", "attempt 3 failed");
     assertThat(d.errors()).extracting(DeadLetter.AttemptError::attempt).containsExactly(1, 2, 3);
     assertThat(d.payloadJson()).isEqualTo("\"poison\"");
@@ -49,12 +50,12 @@ class DeadLetterTest {
   void replayPutsTheMessageBackWithItsIdAndAttemptsReset(Broker broker) {
     broker.createQueue("replay", FAST_RETRIES.maxAttempts(1));
     long id = broker.send("replay", "x");
-    broker.nack(broker.receive("replay", 1).get(0), "bug");
-    assertThat(broker.receive("replay", 1)).isEmpty();
+    broker.nack(broker.read("replay", 1).get(0), "bug");
+    assertThat(broker.read("replay", 1)).isEmpty();
 
     assertThat(broker.deadLetters("replay").replay(id)).isTrue();
 
-    Delivery again = broker.receive("replay", 1).get(0);
+    Delivery again = broker.read("replay", 1).get(0);
     assertThat(again.id()).isEqualTo(id);
     assertThat(again.attempt()).isEqualTo(1);
     broker.ack(again);
@@ -66,14 +67,15 @@ class DeadLetterTest {
   void replayByErrorTextOrAllAndPurge(Broker broker) {
     broker.createQueue("many", FAST_RETRIES.maxAttempts(1));
     broker.sendBatch("many", List.of(1, 2, 3, 4));
-    for (Delivery d : broker.receive("many", 10)) {
+    for (Delivery d : broker.read("many", 10)) {
       broker.nack(d, d.payload(Integer.class) % 2 == 0 ? "timeout talking to bank" : "bad card");
     }
     DeadLetterStore store = broker.deadLetters("many");
     assertThat(store.list(10)).hasSize(4);
 
     assertThat(store.replayWhereErrorContains("timeout")).isEqualTo(2);
-    assertThat(broker.receive("many", 10)).extracting(d -> d.payload(Integer.class))
+    assertThat(broker.read("many", 10))
+        .extracting(d -> d.payload(Integer.class))
         .containsExactlyInAnyOrder(2, 4);
     long first = store.list(10).get(0).id();
     assertThat(store.find(first)).isPresent();
@@ -87,7 +89,7 @@ class DeadLetterTest {
   void deadLetterSignalSkipsRemainingAttempts(Broker broker) {
     broker.createQueue("poison");
     broker.send("poison", "x");
-    broker.deadLetter(broker.receive("poison", 1).get(0), "cannot ever parse");
+    broker.deadLetter(broker.read("poison", 1).get(0), "cannot ever parse");
 
     DeadLetter d = broker.deadLetters("poison").list(1).get(0);
     assertThat(d.attempts()).isEqualTo(1);
@@ -98,24 +100,35 @@ class DeadLetterTest {
   void leaseRunningOutOnTheLastAttemptDeadLetters(Broker broker) {
     broker.createQueue("crashy", QueueOptions.defaults().maxAttempts(2));
     broker.send("crashy", "x");
-    broker.receive("crashy", 1, Duration.ofMillis(50));
-    await().atMost(Duration.ofSeconds(5))
-        .until(() -> broker.receive("crashy", 1, Duration.ofMillis(50)), got -> !got.isEmpty());
+    broker.read("crashy", 1, Duration.ofMillis(50));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> broker.read("crashy", 1, Duration.ofMillis(50)), got -> !got.isEmpty());
 
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-      assertThat(broker.receive("crashy", 1)).isEmpty();
-      assertThat(broker.deadLetters("crashy").list(1)).singleElement().satisfies(d ->
-          assertThat(d.errors()).as("each lease that ran out is in the history")
-              .extracting(DeadLetter.AttemptError::attempt).containsExactly(1, 2));
-      assertThat(broker.deadLetters("crashy").list(1).get(0).lastError()).contains("lease expired");
-    });
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> {
+              assertThat(broker.read("crashy", 1)).isEmpty();
+              assertThat(broker.deadLetters("crashy").list(1))
+                  .singleElement()
+                  .satisfies(
+                      d ->
+                          assertThat(d.errors())
+                              .as("each lease that ran out is in the history")
+                              .extracting(DeadLetter.AttemptError::attempt)
+                              .containsExactly(1, 2));
+              assertThat(broker.deadLetters("crashy").list(1).get(0).lastError())
+                  .contains("lease expired");
+            });
   }
 
   @Test
-  void queueWithoutDeadLetteringDropsExhaustedMessages(Broker broker, dev.pgbroker.testing.TestSchema s) {
+  void queueWithoutDeadLetteringDropsExhaustedMessages(
+      Broker broker, dev.pgbroker.testing.TestSchema s) {
     broker.createQueue("drop", FAST_RETRIES.maxAttempts(1).deadLetter(false));
     broker.send("drop", "x");
-    assertThat(broker.nack(broker.receive("drop", 1).get(0), "no")).isFalse();
+    assertThat(broker.nack(broker.read("drop", 1).get(0), "no")).isFalse();
 
     assertThat(broker.deadLetters("drop").list(10)).isEmpty();
     assertThat(s.count("select count(*) from %s.message")).isZero();

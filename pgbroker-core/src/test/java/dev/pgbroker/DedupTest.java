@@ -38,7 +38,7 @@ class DedupTest {
   void keyIsFreeOnceTheMessageIsAckedWhenThereIsNoWindow(Broker broker) {
     broker.createQueue("nowindow");
     long first = broker.send("nowindow", "a", KEY);
-    broker.ack(broker.receive("nowindow", 1).get(0));
+    broker.ack(broker.read("nowindow", 1).get(0));
 
     assertThat(broker.send("nowindow", "b", KEY)).isNotEqualTo(first);
   }
@@ -47,17 +47,17 @@ class DedupTest {
   void keyStillCountsWithinTheDedupWindowAfterAck(Broker broker) {
     broker.createQueue("window", QueueOptions.defaults().dedupWindow(Duration.ofHours(1)));
     long first = broker.send("window", "a", KEY);
-    broker.ack(broker.receive("window", 1).get(0));
+    broker.ack(broker.read("window", 1).get(0));
 
     assertThat(broker.send("window", "b", KEY)).isEqualTo(first);
-    assertThat(broker.receive("window", 1)).isEmpty();
+    assertThat(broker.read("window", 1)).isEmpty();
   }
 
   @Test
   void keyIsFreeAfterTheWindowEnds(Broker broker) throws Exception {
     broker.createQueue("short", QueueOptions.defaults().dedupWindow(Duration.ofMillis(200)));
     long first = broker.send("short", "a", KEY);
-    broker.ack(broker.receive("short", 1).get(0));
+    broker.ack(broker.read("short", 1).get(0));
     Thread.sleep(300);
 
     assertThat(broker.send("short", "b", KEY)).isNotEqualTo(first);
@@ -71,11 +71,12 @@ class DedupTest {
     CountDownLatch go = new CountDownLatch(1);
     for (int i = 0; i < 8; i++) {
       int n = i;
-      pool.submit(() -> {
-        go.await();
-        ids.add(broker.send("race", n, KEY));
-        return null;
-      });
+      pool.submit(
+          () -> {
+            go.await();
+            ids.add(broker.send("race", n, KEY));
+            return null;
+          });
     }
     go.countDown();
     pool.shutdown();
@@ -89,7 +90,8 @@ class DedupTest {
   void batchCannotCarryOneDedupKey(Broker broker) {
     broker.createQueue("b");
     assertThatThrownBy(() -> broker.sendBatch("b", List.of(1, 2), KEY))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dedup key");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("dedup key");
   }
 
   @Test
@@ -97,7 +99,7 @@ class DedupTest {
       throws Exception {
     broker.createQueue("held");
     long id = broker.send("held", "a", KEY);
-    Delivery d = broker.receive("held", 1).get(0);
+    Delivery d = broker.read("held", 1).get(0);
     ExecutorService other = Executors.newSingleThreadExecutor();
     try (Connection tx = ds.getConnection()) {
       tx.setAutoCommit(false);

@@ -7,9 +7,9 @@ import java.sql.PreparedStatement;
 import java.util.List;
 
 /**
- * A separate consumer JVM for the multi-process tests: receives batches from a queue and, in
- * one transaction per batch, records each message id in {@code <schema>.processed} and acks.
- * Exits when the queue stays empty for a second. Args: jdbcUrl schema queue consumerName.
+ * A separate consumer JVM for the multi-process tests: receives batches from a queue and, in one
+ * transaction per batch, records each message id in {@code <schema>.processed} and acks. Exits when
+ * the queue stays empty for a second. Args: jdbcUrl schema queue consumerName.
  */
 public final class DrainProcess {
   public static void main(String[] args) throws Exception {
@@ -21,7 +21,7 @@ public final class DrainProcess {
       Broker broker = Broker.create(ds).schema(schema).migrate(false).build();
       long idleSince = System.nanoTime();
       while (System.nanoTime() - idleSince < 1_000_000_000L) {
-        List<Delivery> batch = broker.receive(queue, 100);
+        List<Delivery> batch = broker.read(queue, 100);
         if (batch.isEmpty()) {
           Thread.sleep(10);
           continue;
@@ -32,12 +32,13 @@ public final class DrainProcess {
     }
   }
 
-  static void record(javax.sql.DataSource ds, Broker broker, String schema, String name,
-      List<Delivery> batch) throws Exception {
+  static void record(
+      javax.sql.DataSource ds, Broker broker, String schema, String name, List<Delivery> batch)
+      throws Exception {
     try (Connection c = ds.getConnection()) {
       c.setAutoCommit(false);
-      try (PreparedStatement ps = c.prepareStatement(
-          "insert into " + schema + ".processed (id, consumer) values (?, ?)")) {
+      try (PreparedStatement ps =
+          c.prepareStatement("insert into " + schema + ".processed (id, consumer) values (?, ?)")) {
         for (Delivery d : batch) {
           ps.setLong(1, d.id());
           ps.setString(2, name);

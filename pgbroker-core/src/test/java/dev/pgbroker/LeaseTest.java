@@ -17,10 +17,12 @@ class LeaseTest {
   void expiredLeaseIsRedeliveredAndTheFirstConsumersLateAckIsRefused(Broker broker) {
     broker.createQueue("slow");
     broker.send("slow", "work");
-    Delivery first = broker.receive("slow", 1, Duration.ofMillis(300)).get(0);
+    Delivery first = broker.read("slow", 1, Duration.ofMillis(300)).get(0);
 
-    List<Delivery> again = await().atMost(Duration.ofSeconds(5))
-        .until(() -> broker.receive("slow", 1), got -> !got.isEmpty());
+    List<Delivery> again =
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> broker.read("slow", 1), got -> !got.isEmpty());
 
     Delivery second = again.get(0);
     assertThat(second.id()).isEqualTo(first.id());
@@ -41,7 +43,7 @@ class LeaseTest {
   void ackingTwiceIsRefusedTheSecondTime(Broker broker) {
     broker.createQueue("once");
     broker.send("once", 1);
-    Delivery d = broker.receive("once", 1).get(0);
+    Delivery d = broker.read("once", 1).get(0);
     broker.ack(d);
 
     assertThatThrownBy(() -> broker.ack(d)).isInstanceOf(StaleLeaseException.class);
@@ -51,12 +53,12 @@ class LeaseTest {
   void extendedLeaseOutlivesTheVisibilityTimeout(Broker broker) throws Exception {
     broker.createQueue("long", QueueOptions.defaults().visibilityTimeout(Duration.ofMillis(1000)));
     broker.send("long", "work");
-    Delivery d = broker.receive("long", 1).get(0);
+    Delivery d = broker.read("long", 1).get(0);
 
     for (int i = 0; i < 4; i++) { // 1.2 s in all, past the 1 s timeout, with margin per step
       Thread.sleep(300);
       broker.extend(d, Duration.ofMillis(1000));
-      assertThat(broker.receive("long", 1)).as("still leased after %s ms", (i + 1) * 300).isEmpty();
+      assertThat(broker.read("long", 1)).as("still leased after %s ms", (i + 1) * 300).isEmpty();
     }
     broker.ack(d);
   }
@@ -65,13 +67,16 @@ class LeaseTest {
   void nackRetriesAfterTheGivenDelayAndRecordsTheError(Broker broker) {
     broker.createQueue("retry");
     broker.send("retry", "x");
-    Delivery d = broker.receive("retry", 1).get(0);
+    Delivery d = broker.read("retry", 1).get(0);
 
     assertThat(broker.nack(d, "boom", Duration.ofMillis(300))).isTrue();
 
-    assertThat(broker.receive("retry", 1)).as("backing off").isEmpty();
-    Delivery retry = await().atMost(Duration.ofSeconds(5))
-        .until(() -> broker.receive("retry", 1), got -> !got.isEmpty()).get(0);
+    assertThat(broker.read("retry", 1)).as("backing off").isEmpty();
+    Delivery retry =
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> broker.read("retry", 1), got -> !got.isEmpty())
+            .get(0);
     assertThat(retry.attempt()).isEqualTo(2);
     QueueStats stats = broker.stats("retry");
     assertThat(stats.failed()).isEqualTo(1);
@@ -82,7 +87,7 @@ class LeaseTest {
   void backoffScheduleSetsTheRetryDelay(Broker broker) {
     broker.createQueue("sched", QueueOptions.defaults().backoffSchedule(Duration.ofHours(1)));
     broker.send("sched", "x");
-    broker.nack(broker.receive("sched", 1).get(0), "fail");
+    broker.nack(broker.read("sched", 1).get(0), "fail");
 
     QueueStats stats = broker.stats("sched");
     assertThat(stats.delayed()).isEqualTo(1);

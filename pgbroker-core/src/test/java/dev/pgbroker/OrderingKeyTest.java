@@ -45,24 +45,27 @@ class OrderingKeyTest {
     ExecutorService consumers = Executors.newFixedThreadPool(4);
     List<Future<?>> running = new ArrayList<>();
     for (int c = 0; c < 4; c++) {
-      running.add(consumers.submit(() -> {
-        while (done.get() < keys * perKey) {
-          List<Delivery> got = broker.receive("ordered", 5);
-          long received = System.nanoTime();
-          if (got.stream().map(Delivery::orderingKey).distinct().count() < got.size()) {
-            sameKeyInOneBatch.incrementAndGet();
-          }
-          for (Delivery d : got) {
-            Step s = d.payload(Step.class);
-            Thread.sleep(1);
-            held.computeIfAbsent(s.key(), x -> Collections.synchronizedList(new ArrayList<>()))
-                .add(new long[] {received, System.nanoTime(), s.seq()});
-            broker.ack(d);
-            done.incrementAndGet();
-          }
-        }
-        return null;
-      }));
+      running.add(
+          consumers.submit(
+              () -> {
+                while (done.get() < keys * perKey) {
+                  List<Delivery> got = broker.read("ordered", 5);
+                  long received = System.nanoTime();
+                  if (got.stream().map(Delivery::orderingKey).distinct().count() < got.size()) {
+                    sameKeyInOneBatch.incrementAndGet();
+                  }
+                  for (Delivery d : got) {
+                    Step s = d.payload(Step.class);
+                    Thread.sleep(1);
+                    held.computeIfAbsent(
+                            s.key(), x -> Collections.synchronizedList(new ArrayList<>()))
+                        .add(new long[] {received, System.nanoTime(), s.seq()});
+                    broker.ack(d);
+                    done.incrementAndGet();
+                  }
+                }
+                return null;
+              }));
     }
     for (Future<?> f : running) {
       f.get(60, TimeUnit.SECONDS);
@@ -74,10 +77,13 @@ class OrderingKeyTest {
     for (List<long[]> intervals : held.values()) {
       List<long[]> byStart = new ArrayList<>(intervals);
       byStart.sort(Comparator.comparingLong(i -> i[0]));
-      assertThat(byStart).extracting(i -> (int) i[2]).as("send order")
+      assertThat(byStart)
+          .extracting(i -> (int) i[2])
+          .as("send order")
           .containsExactlyElementsOf(IntStream.range(0, perKey).boxed().toList());
       for (int i = 1; i < byStart.size(); i++) {
-        assertThat(byStart.get(i)[0]).as("received before the previous of its key was acked")
+        assertThat(byStart.get(i)[0])
+            .as("received before the previous of its key was acked")
             .isGreaterThan(byStart.get(i - 1)[1]);
       }
     }
@@ -90,15 +96,19 @@ class OrderingKeyTest {
     broker.send("held", "second", SendOptions.none().orderingKey("acct-1"));
     broker.send("held", "other", SendOptions.none().orderingKey("acct-2"));
 
-    List<Delivery> got = broker.receive("held", 10);
-    assertThat(got).extracting(d -> d.payload(String.class)).containsExactlyInAnyOrder("first", "other");
-    Delivery first = got.stream().filter(d -> d.payload(String.class).equals("first")).findFirst().get();
+    List<Delivery> got = broker.read("held", 10);
+    assertThat(got)
+        .extracting(d -> d.payload(String.class))
+        .containsExactlyInAnyOrder("first", "other");
+    Delivery first =
+        got.stream().filter(d -> d.payload(String.class).equals("first")).findFirst().get();
     broker.nack(first, "try again");
 
-    List<Delivery> retry = broker.receive("held", 10);
+    List<Delivery> retry = broker.read("held", 10);
     assertThat(retry).extracting(d -> d.payload(String.class)).containsExactly("first");
     broker.ack(retry.get(0));
-    assertThat(broker.receive("held", 10)).extracting(d -> d.payload(String.class))
+    assertThat(broker.read("held", 10))
+        .extracting(d -> d.payload(String.class))
         .containsExactly("second");
   }
 
@@ -108,9 +118,10 @@ class OrderingKeyTest {
     broker.send("release", "head", SendOptions.none().orderingKey("k"));
     broker.send("release", "next", SendOptions.none().orderingKey("k"));
 
-    broker.nack(broker.receive("release", 10).get(0), "fatal");
+    broker.nack(broker.read("release", 10).get(0), "fatal");
 
-    assertThat(broker.receive("release", 10)).extracting(d -> d.payload(String.class))
+    assertThat(broker.read("release", 10))
+        .extracting(d -> d.payload(String.class))
         .containsExactly("next");
   }
 
@@ -123,14 +134,15 @@ class OrderingKeyTest {
       tx.setAutoCommit(false);
       broker.send(tx, "late", "older", SendOptions.none().orderingKey("k")); // the smaller id
       broker.send("late", "newer", SendOptions.none().orderingKey("k")); // commits first
-      newer = broker.receive("late", 10).get(0);
+      newer = broker.read("late", 10).get(0);
       tx.commit();
     }
     assertThat(newer.payload(String.class)).isEqualTo("newer");
 
-    assertThat(broker.receive("late", 10)).as("the key is in flight").isEmpty();
+    assertThat(broker.read("late", 10)).as("the key is in flight").isEmpty();
     broker.ack(newer);
-    assertThat(broker.receive("late", 10)).extracting(d -> d.payload(String.class))
+    assertThat(broker.read("late", 10))
+        .extracting(d -> d.payload(String.class))
         .containsExactly("older");
   }
 
@@ -139,13 +151,13 @@ class OrderingKeyTest {
     broker.createQueue("replayed", QueueOptions.defaults().maxAttempts(1));
     long head = broker.send("replayed", "head", SendOptions.none().orderingKey("k"));
     broker.send("replayed", "next", SendOptions.none().orderingKey("k"));
-    broker.nack(broker.receive("replayed", 10).get(0), "fatal");
-    Delivery next = broker.receive("replayed", 10).get(0);
+    broker.nack(broker.read("replayed", 10).get(0), "fatal");
+    Delivery next = broker.read("replayed", 10).get(0);
 
     assertThat(broker.deadLetters("replayed").replay(head)).isTrue();
 
-    assertThat(broker.receive("replayed", 10)).as("the key is in flight").isEmpty();
+    assertThat(broker.read("replayed", 10)).as("the key is in flight").isEmpty();
     broker.ack(next);
-    assertThat(broker.receive("replayed", 10)).extracting(Delivery::id).containsExactly(head);
+    assertThat(broker.read("replayed", 10)).extracting(Delivery::id).containsExactly(head);
   }
 }

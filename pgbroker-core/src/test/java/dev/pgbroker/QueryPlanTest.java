@@ -37,9 +37,13 @@ class QueryPlanTest {
       broker.createQueue(q);
       for (int i = 0; i < 20; i++) {
         broker.sendBatch(q, IntStream.range(0, 1000).boxed().toList());
-        broker.sendBatch(q, IntStream.range(0, 100).boxed().toList(),
+        broker.sendBatch(
+            q,
+            IntStream.range(0, 100).boxed().toList(),
             SendOptions.none().orderingKey("key-" + i));
-        broker.sendBatch(q, IntStream.range(0, 1000).boxed().toList(),
+        broker.sendBatch(
+            q,
+            IntStream.range(0, 1000).boxed().toList(),
             SendOptions.none().delay(Duration.ofHours(1)).priority(i % 3));
       }
     }
@@ -55,35 +59,45 @@ class QueryPlanTest {
 
   @Test
   void ackNackAndExtendFindMessagesByPrimaryKey() throws Exception {
-    List<Delivery> got = broker.receive("hot", 3);
+    List<Delivery> got = broker.read("hot", 3);
     String leases = "array['" + got.get(0).lease() + "','" + got.get(1).lease() + "']::uuid[]";
     String ids = "array[" + got.get(0).id() + "," + got.get(1).id() + "]";
 
-    String plans = plansOf("select %s._extend('hot', " + ids + ", " + leases + ", 1000)")
-        + plansOf("select %s._ack('hot', " + ids + ", " + leases + ")")
-        + plansOf("select * from %s._nack('hot', array[" + got.get(2).id() + "], array['"
-            + got.get(2).lease() + "']::uuid[], array[0], array['x'])");
+    String plans =
+        plansOf("select %s._extend('hot', " + ids + ", " + leases + ", 1000)")
+            + plansOf("select %s._ack('hot', " + ids + ", " + leases + ")")
+            + plansOf(
+                "select * from %s._nack('hot', array["
+                    + got.get(2).id()
+                    + "], array['"
+                    + got.get(2).lease()
+                    + "']::uuid[], array[0], array['x'])");
 
     assertThat(plans).contains("message_pkey").doesNotContain("Seq Scan on message");
   }
 
   @Test
   void nextDueTimeProbesTheFetchIndexPerPriority() throws Exception {
-    assertThat(plansOf("select %s._next_due_ms('hot')")).contains("message_fetch")
+    assertThat(plansOf("select %s._next_due_ms('hot')"))
+        .contains("message_fetch")
         .doesNotContain("Seq Scan on message");
   }
 
   /** Runs the statement with auto_explain on and returns the plans of every nested statement. */
   private String plansOf(String sqlTemplate) throws SQLException {
-    try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement()) {
       try {
         s.execute("load 'auto_explain'");
       } catch (SQLException e) {
-        assumeTrue(false, "auto_explain cannot be loaded on this server (needs superuser): " + e.getMessage());
+        assumeTrue(
+            false,
+            "auto_explain cannot be loaded on this server (needs superuser): " + e.getMessage());
       }
-      s.execute("set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
-          + " set auto_explain.log_level = notice; set client_min_messages = notice;"
-          + " set enable_seqscan = on");
+      s.execute(
+          "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
+              + " set auto_explain.log_level = notice; set client_min_messages = notice;"
+              + " set enable_seqscan = on");
       s.clearWarnings();
       s.execute(sqlTemplate.replace("%s", schema.name()));
       List<String> out = new ArrayList<>();

@@ -29,16 +29,21 @@ class QueueAdminTest {
 
   @Test
   void createIsIdempotentAndChangesOnlyTheSettingsGiven(Broker broker) {
-    broker.createQueue("cfg", QueueOptions.defaults().maxAttempts(9).visibilityTimeout(Duration.ofSeconds(7)));
+    broker.createQueue(
+        "cfg", QueueOptions.defaults().maxAttempts(9).visibilityTimeout(Duration.ofSeconds(7)));
     broker.createQueue("cfg");
-    broker.createQueue("cfg", QueueOptions.defaults().backoffSchedule(Duration.ofSeconds(1), Duration.ofSeconds(5)));
+    broker.createQueue(
+        "cfg",
+        QueueOptions.defaults().backoffSchedule(Duration.ofSeconds(1), Duration.ofSeconds(5)));
 
     QueueOptions o = broker.queueOptions("cfg");
     assertThat(o.maxAttempts()).isEqualTo(9);
     assertThat(o.visibilityTimeout()).isEqualTo(Duration.ofSeconds(7));
     assertThat(o.backoffSchedule()).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(5));
 
-    broker.createQueue("cfg", QueueOptions.defaults().exponentialBackoff(Duration.ofMillis(10), Duration.ofSeconds(1)));
+    broker.createQueue(
+        "cfg",
+        QueueOptions.defaults().exponentialBackoff(Duration.ofMillis(10), Duration.ofSeconds(1)));
     assertThat(broker.queueOptions("cfg").backoffSchedule()).isEmpty();
     assertThat(broker.queueOptions("cfg").backoffMax()).isEqualTo(Duration.ofSeconds(1));
   }
@@ -48,7 +53,7 @@ class QueueAdminTest {
     broker.createQueue("a");
     broker.createQueue("b", QueueOptions.defaults().maxAttempts(1));
     broker.sendBatch("b", List.of(1, 2));
-    broker.nack(broker.receive("b", 1).get(0), "x");
+    broker.nack(broker.read("b", 1).get(0), "x");
     assertThat(broker.queues()).containsExactly("a", "b");
 
     assertThat(broker.deleteQueue("b")).isTrue();
@@ -65,7 +70,7 @@ class QueueAdminTest {
     broker.createQueue("st");
     broker.sendBatch("st", List.of(1, 2, 3));
     broker.send("st", 4, SendOptions.none().delay(Duration.ofHours(1)));
-    broker.receive("st", 1);
+    broker.read("st", 1);
 
     QueueStats st = broker.stats("st");
     assertThat(st.ready()).isEqualTo(2);

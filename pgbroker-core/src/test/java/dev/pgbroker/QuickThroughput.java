@@ -13,8 +13,7 @@ import java.util.stream.IntStream;
 
 /**
  * A first throughput figure (the full benchmark is pgbroker-bench): batch send of N messages in
- * batches of 100, then receive+ack in batches of 100 with a few consumer threads. Args: N
- * threads.
+ * batches of 100, then receive+ack in batches of 100 with a few consumer threads. Args: N threads.
  */
 public final class QuickThroughput {
   public static void main(String[] args) throws Exception {
@@ -22,7 +21,8 @@ public final class QuickThroughput {
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
     String schema = "quick_throughput";
     try (HikariDataSource ds = TestDatabase.pool(TestDatabase.jdbcUrl(), threads + 1)) {
-      try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+      try (Connection c = ds.getConnection();
+          Statement s = c.createStatement()) {
         s.execute("drop schema if exists " + schema + " cascade");
       }
       Broker broker = Broker.create(ds).schema(schema).build();
@@ -38,25 +38,32 @@ public final class QuickThroughput {
       long t1 = System.nanoTime();
       Future<?>[] fs = new Future<?>[threads];
       for (int t = 0; t < threads; t++) {
-        fs[t] = pool.submit(() -> {
-          while (true) {
-            List<Delivery> got = broker.receive("q", 100);
-            if (got.isEmpty()) {
-              return null;
-            }
-            broker.ackAll(got);
-            done.addAndGet(got.size());
-          }
-        });
+        fs[t] =
+            pool.submit(
+                () -> {
+                  while (true) {
+                    List<Delivery> got = broker.read("q", 100);
+                    if (got.isEmpty()) {
+                      return null;
+                    }
+                    broker.ackAll(got);
+                    done.addAndGet(got.size());
+                  }
+                });
       }
       for (Future<?> f : fs) {
         f.get();
       }
       double drainSecs = (System.nanoTime() - t1) / 1e9;
       pool.shutdown();
-      System.out.printf("batch send (100/batch, 1 thread): %,.0f msg/s  (%d msgs in %.2fs)%n", n / sendSecs, n, sendSecs);
-      System.out.printf("receive+ack (100/batch, %d threads): %,.0f msg/s  (%d msgs in %.2fs)%n", threads, done.get() / drainSecs, done.get(), drainSecs);
-      try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+      System.out.printf(
+          "batch send (100/batch, 1 thread): %,.0f msg/s  (%d msgs in %.2fs)%n",
+          n / sendSecs, n, sendSecs);
+      System.out.printf(
+          "receive+ack (100/batch, %d threads): %,.0f msg/s  (%d msgs in %.2fs)%n",
+          threads, done.get() / drainSecs, done.get(), drainSecs);
+      try (Connection c = ds.getConnection();
+          Statement s = c.createStatement()) {
         s.execute("drop schema if exists " + schema + " cascade");
       }
     }

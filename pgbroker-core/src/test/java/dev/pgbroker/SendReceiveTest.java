@@ -1,7 +1,6 @@
 package dev.pgbroker;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestSchema;
@@ -22,9 +21,10 @@ class SendReceiveTest {
   @Test
   void sentMessageIsReceivedWithItsPayloadHeadersAndFirstAttempt(Broker broker) {
     broker.createQueue("orders");
-    long id = broker.send("orders", new Order("o-1", 1250), SendOptions.none().header("tenant", "acme"));
+    long id =
+        broker.send("orders", new Order("o-1", 1250), SendOptions.none().header("tenant", "acme"));
 
-    List<Delivery> got = broker.receive("orders", 10);
+    List<Delivery> got = broker.read("orders", 10);
 
     assertThat(got).hasSize(1);
     Delivery d = got.get(0);
@@ -33,7 +33,7 @@ class SendReceiveTest {
     assertThat(d.payload(Order.class)).isEqualTo(new Order("o-1", 1250));
     assertThat(d.headers()).isEqualTo(Map.of("tenant", "acme"));
     assertThat(d.enqueuedAt()).isNotNull();
-    assertThat(broker.receive("orders", 10)).as("leased, so not delivered twice").isEmpty();
+    assertThat(broker.read("orders", 10)).as("leased, so not delivered twice").isEmpty();
     broker.ack(d);
     assertThat(broker.stats("orders").acked()).isEqualTo(1);
   }
@@ -45,7 +45,7 @@ class SendReceiveTest {
     broker.send("raw", Json.of("[true]".getBytes(StandardCharsets.UTF_8)));
     broker.send("raw", "just a string");
 
-    List<String> payloads = broker.receive("raw", 10).stream().map(Delivery::payloadJson).toList();
+    List<String> payloads = broker.read("raw", 10).stream().map(Delivery::payloadJson).toList();
 
     assertThat(payloads).containsExactly("{\"a\": [1, 2]}", "[true]", "\"just a string\"");
   }
@@ -56,7 +56,7 @@ class SendReceiveTest {
     List<Long> ids = broker.sendBatch("batch", List.of(1, 2, 3, 4, 5));
 
     assertThat(ids).hasSize(5).isSorted();
-    List<Delivery> got = broker.receive("batch", 100);
+    List<Delivery> got = broker.read("batch", 100);
     assertThat(got).extracting(Delivery::id).containsExactlyElementsOf(ids);
     assertThat(got).extracting(d -> d.payload(Integer.class)).containsExactly(1, 2, 3, 4, 5);
     assertThat(broker.ackAll(got)).isEmpty();
@@ -69,7 +69,7 @@ class SendReceiveTest {
     broker.send("prio", "low");
     broker.send("prio", "high", SendOptions.none().priority(10));
 
-    assertThat(broker.receive("prio", 1).get(0).payload(String.class)).isEqualTo("high");
+    assertThat(broker.read("prio", 1).get(0).payload(String.class)).isEqualTo("high");
   }
 
   @Test
@@ -78,15 +78,16 @@ class SendReceiveTest {
     long start = System.nanoTime(); // before the send, so the wait measured is never too short
     broker.send("later", "soon", SendOptions.none().delay(Duration.ofMillis(700)));
 
-    assertThat(broker.receive("later", 10)).isEmpty();
+    assertThat(broker.read("later", 10)).isEmpty();
     assertThat(broker.stats("later").delayed()).isEqualTo(1);
     List<Delivery> got;
     do {
       Thread.sleep(20);
-      got = broker.receive("later", 10);
+      got = broker.read("later", 10);
     } while (got.isEmpty() && System.nanoTime() - start < 5_000_000_000L);
     assertThat(got).hasSize(1);
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(700));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(700));
   }
 
   @Test
@@ -97,13 +98,13 @@ class SendReceiveTest {
       c.setAutoCommit(false);
       broker.send(c, "tx", "rolled back", SendOptions.none());
       broker.sendBatch(c, "tx", List.of("also", "rolled back"), SendOptions.none());
-      assertThat(broker.receive("tx", 10)).as("invisible before commit").isEmpty();
+      assertThat(broker.read("tx", 10)).as("invisible before commit").isEmpty();
       c.rollback();
       broker.send(c, "tx", "committed", SendOptions.none());
       c.commit();
     }
 
-    List<Delivery> got = broker.receive("tx", 10);
+    List<Delivery> got = broker.read("tx", 10);
     assertThat(got).extracting(d -> d.payload(String.class)).containsExactly("committed");
     assertThat(schema.count("select count(*) from %s.message")).isEqualTo(1);
   }
@@ -114,7 +115,7 @@ class SendReceiveTest {
     broker.createQueue("effects");
     schema.execute("create table %s.effect (order_id text)");
     broker.send("effects", new Order("o-7", 1));
-    Delivery d = broker.receive("effects", 1).get(0);
+    Delivery d = broker.read("effects", 1).get(0);
 
     try (Connection c = ds.getConnection()) {
       c.setAutoCommit(false);
@@ -139,7 +140,7 @@ class SendReceiveTest {
   void retentionKeepsAckedMessagesInTheArchive(Broker broker, TestSchema schema) {
     broker.createQueue("kept", QueueOptions.defaults().retention(Duration.ofDays(1)));
     broker.send("kept", "x");
-    broker.ack(broker.receive("kept", 1).get(0));
+    broker.ack(broker.read("kept", 1).get(0));
 
     assertThat(schema.count("select count(*) from %s.message")).isZero();
     assertThat(schema.count("select count(*) from %s.archive where queue = 'kept'")).isEqualTo(1);

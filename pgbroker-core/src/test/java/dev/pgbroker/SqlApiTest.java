@@ -18,33 +18,45 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class SqlApiTest {
 
   @Test
-  void messageSentWithSqlInsideATransactionIsReceivedByJava(Broker broker, DataSource ds, TestSchema s)
-      throws Exception {
+  void messageSentWithSqlInsideATransactionIsReceivedByJava(
+      Broker broker, DataSource ds, TestSchema s) throws Exception {
     s.execute("select %s.create_queue('mixed', '{\"max_attempts\": 3}')");
     try (Connection c = ds.getConnection()) {
       c.setAutoCommit(false);
-      query(c, "select %s.send('mixed', '{\"n\": 1}', '{\"headers\": {\"from\": \"python\"}, \"priority\": 2}')", s);
+      query(
+          c,
+          "select %s.send('mixed', '{\"n\": 1}', '{\"headers\": {\"from\": \"python\"}, \"priority\": 2}')",
+          s);
       query(c, "select %s.send_batch('mixed', array['{\"n\": 2}', '{\"n\": 3}']::jsonb[])", s);
       query(c, "select %s.send('mixed', '{\"n\": 99}')", s);
       c.rollback();
-      query(c, "select %s.send('mixed', '{\"n\": 1}', '{\"headers\": {\"from\": \"python\"}, \"priority\": 2}')", s);
+      query(
+          c,
+          "select %s.send('mixed', '{\"n\": 1}', '{\"headers\": {\"from\": \"python\"}, \"priority\": 2}')",
+          s);
       query(c, "select %s.send_batch('mixed', array['{\"n\": 2}', '{\"n\": 3}']::jsonb[])", s);
       c.commit();
     }
 
-    List<Delivery> got = broker.receive("mixed", 10);
-    assertThat(got).extracting(Delivery::payloadJson).containsExactly("{\"n\": 1}", "{\"n\": 2}", "{\"n\": 3}");
+    List<Delivery> got = broker.read("mixed", 10);
+    assertThat(got)
+        .extracting(Delivery::payloadJson)
+        .containsExactly("{\"n\": 1}", "{\"n\": 2}", "{\"n\": 3}");
     assertThat(got.get(0).headers()).containsEntry("from", "python");
     assertThat(broker.queueOptions("mixed").maxAttempts()).isEqualTo(3);
   }
 
   @Test
-  void messageSentByJavaIsReadAckedAndNackedWithSql(Broker broker, DataSource ds, TestSchema s) throws Exception {
+  void messageSentByJavaIsReadAckedAndNackedWithSql(Broker broker, DataSource ds, TestSchema s)
+      throws Exception {
     broker.createQueue("tosql");
     broker.sendBatch("tosql", List.of("a", "b"));
     try (Connection c = ds.getConnection()) {
-      List<List<Object>> rows = query(c,
-          "select id, lease::text, attempt, payload::text from %s.read('tosql', 10, 30000) order by id", s);
+      List<List<Object>> rows =
+          query(
+              c,
+              "select id, lease::text, attempt, payload::text from %s.read('tosql', 10, 30000) order by id",
+              s);
       assertThat(rows).hasSize(2);
       assertThat(rows.get(0).get(3)).isEqualTo("\"a\"");
       assertThat(rows.get(0).get(2)).isEqualTo(1);
@@ -53,14 +65,22 @@ class SqlApiTest {
       long idB = (Long) rows.get(1).get(0);
       String leaseB = (String) rows.get(1).get(1);
 
-      assertThat(query(c, "select %s.ack('tosql', " + idA + ", '" + leaseA + "')", s).get(0).get(0)).isEqualTo(true);
       assertThat(query(c, "select %s.ack('tosql', " + idA + ", '" + leaseA + "')", s).get(0).get(0))
-          .as("second ack of the same lease").isEqualTo(false);
-      assertThat(query(c, "select %s.nack('tosql', " + idB + ", '" + leaseB + "', 0, 'sql says no')", s)
-          .get(0).get(0)).isEqualTo(true);
+          .isEqualTo(true);
+      assertThat(query(c, "select %s.ack('tosql', " + idA + ", '" + leaseA + "')", s).get(0).get(0))
+          .as("second ack of the same lease")
+          .isEqualTo(false);
+      assertThat(
+              query(
+                      c,
+                      "select %s.nack('tosql', " + idB + ", '" + leaseB + "', 0, 'sql says no')",
+                      s)
+                  .get(0)
+                  .get(0))
+          .isEqualTo(true);
     }
 
-    Delivery retried = broker.receive("tosql", 10).get(0);
+    Delivery retried = broker.read("tosql", 10).get(0);
     assertThat(retried.payload(String.class)).isEqualTo("b");
     assertThat(retried.attempt()).isEqualTo(2);
     QueueStats stats = broker.stats("tosql");
@@ -68,7 +88,8 @@ class SqlApiTest {
     assertThat(stats.failed()).isEqualTo(1);
   }
 
-  private static List<List<Object>> query(Connection c, String template, TestSchema s) throws Exception {
+  private static List<List<Object>> query(Connection c, String template, TestSchema s)
+      throws Exception {
     try (PreparedStatement ps = c.prepareStatement(template.replace("%s", s.name()));
         ResultSet rs = ps.executeQuery()) {
       List<List<Object>> rows = new ArrayList<>();

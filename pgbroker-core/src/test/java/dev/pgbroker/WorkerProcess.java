@@ -7,8 +7,8 @@ import java.time.Duration;
 
 /**
  * One instance of a service for the multi-process tests: a worker whose transactional handler
- * records each message in {@code <schema>.processed}. Runs until killed; SIGTERM drains it.
- * Args: jdbcUrl schema queue instanceName.
+ * records each message in {@code <schema>.processed}. Runs until killed; SIGTERM drains it. Args:
+ * jdbcUrl schema queue instanceName.
  */
 public final class WorkerProcess {
   public static void main(String[] args) throws Exception {
@@ -17,17 +17,24 @@ public final class WorkerProcess {
     String name = args[3];
     HikariDataSource ds = TestDatabase.pool(args[0], 12);
     Broker broker = Broker.create(ds).schema(schema).migrate(false).build();
-    broker.worker()
-        .handleInTransaction(queue, (tx, d) -> {
-          try (PreparedStatement ps = tx.prepareStatement(
-              "insert into " + schema + ".processed (id, consumer, attempt) values (?, ?, ?)")) {
-            ps.setLong(1, d.id());
-            ps.setString(2, name);
-            ps.setInt(3, d.attempt());
-            ps.execute();
-          }
-          Thread.sleep(1); // keeps every handler slot busy, so a kill always catches work in flight
-        })
+    broker
+        .worker()
+        .handleInTransaction(
+            queue,
+            (tx, d) -> {
+              try (PreparedStatement ps =
+                  tx.prepareStatement(
+                      "insert into "
+                          + schema
+                          + ".processed (id, consumer, attempt) values (?, ?, ?)")) {
+                ps.setLong(1, d.id());
+                ps.setString(2, name);
+                ps.setInt(3, d.attempt());
+                ps.execute();
+              }
+              Thread.sleep(
+                  1); // keeps every handler slot busy, so a kill always catches work in flight
+            })
         .concurrency(queue, 8)
         .drainTimeout(Duration.ofSeconds(10))
         .shutdownHook(true)

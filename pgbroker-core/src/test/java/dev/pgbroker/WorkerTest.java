@@ -31,14 +31,20 @@ class WorkerTest {
     broker.createQueue("emails");
     Set<String> seen = ConcurrentHashMap.newKeySet();
     AtomicInteger calls = new AtomicInteger();
-    try (Worker w = broker.worker()
-        .handle("emails", Email.class, e -> {
-          seen.add(e.to());
-          calls.incrementAndGet();
-        })
-        .concurrency("emails", 4)
-        .start()) {
-      broker.sendBatch("emails", IntStream.range(0, 500).mapToObj(i -> new Email("u" + i)).toList());
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "emails",
+                Email.class,
+                e -> {
+                  seen.add(e.to());
+                  calls.incrementAndGet();
+                })
+            .concurrency("emails", 4)
+            .start()) {
+      broker.sendBatch(
+          "emails", IntStream.range(0, 500).mapToObj(i -> new Email("u" + i)).toList());
       await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 500);
     }
     assertThat(calls).hasValue(500);
@@ -49,7 +55,8 @@ class WorkerTest {
   void idleWorkerIsWokenByNotificationNotPolling(Broker broker) {
     broker.createQueue("push");
     CountDownLatch got = new CountDownLatch(3);
-    try (Worker w = broker.worker().handle("push", d -> got.countDown()).pollInterval(SLOW_POLL).start()) {
+    try (Worker w =
+        broker.worker().handle("push", d -> got.countDown()).pollInterval(SLOW_POLL).start()) {
       await().pollDelay(Duration.ofMillis(300)).until(() -> true); // let the worker go idle
       broker.send("push", 1);
       await().atMost(Duration.ofSeconds(5)).until(() -> got.getCount() == 2);
@@ -60,10 +67,12 @@ class WorkerTest {
   }
 
   @Test
-  void transactionalSendWakesTheWorkerOnlyWhenItCommits(Broker broker, javax.sql.DataSource ds) throws Exception {
+  void transactionalSendWakesTheWorkerOnlyWhenItCommits(Broker broker, javax.sql.DataSource ds)
+      throws Exception {
     broker.createQueue("txpush");
     CountDownLatch got = new CountDownLatch(1);
-    try (Worker w = broker.worker().handle("txpush", d -> got.countDown()).pollInterval(SLOW_POLL).start();
+    try (Worker w =
+            broker.worker().handle("txpush", d -> got.countDown()).pollInterval(SLOW_POLL).start();
         java.sql.Connection c = ds.getConnection()) {
       c.setAutoCommit(false);
       broker.send(c, "txpush", "x", SendOptions.none());
@@ -77,42 +86,58 @@ class WorkerTest {
   void delayedMessageRunsWhenDueAndNotBefore(Broker broker) {
     broker.createQueue("delayed");
     List<Long> startedAt = new CopyOnWriteArrayList<>();
-    try (Worker w = broker.worker().handle("delayed", d -> startedAt.add(System.nanoTime()))
-        .pollInterval(SLOW_POLL).start()) {
+    try (Worker w =
+        broker
+            .worker()
+            .handle("delayed", d -> startedAt.add(System.nanoTime()))
+            .pollInterval(SLOW_POLL)
+            .start()) {
       long sent = System.nanoTime();
       broker.send("delayed", "later", SendOptions.none().delay(Duration.ofMillis(800)));
       await().atMost(Duration.ofSeconds(10)).until(() -> !startedAt.isEmpty());
-      assertThat(Duration.ofNanos(startedAt.get(0) - sent)).isGreaterThanOrEqualTo(Duration.ofMillis(800));
+      assertThat(Duration.ofNanos(startedAt.get(0) - sent))
+          .isGreaterThanOrEqualTo(Duration.ofMillis(800));
     }
   }
 
   @Test
   void failingHandlerIsRetriedThenDeadLetteredWithItsStackTrace(Broker broker) {
-    broker.createQueue("flaky", QueueOptions.defaults().maxAttempts(3).backoffSchedule(Duration.ofMillis(50)));
+    broker.createQueue(
+        "flaky", QueueOptions.defaults().maxAttempts(3).backoffSchedule(Duration.ofMillis(50)));
     AtomicInteger attempts = new AtomicInteger();
     List<String> events = new CopyOnWriteArrayList<>();
-    WorkerListener listener = new WorkerListener() {
-      @Override
-      public void failed(Delivery d, Throwable e, Duration took, boolean willRetry) {
-        events.add("failed retry=" + willRetry);
-      }
+    WorkerListener listener =
+        new WorkerListener() {
+          @Override
+          public void failed(Delivery d, Throwable e, Duration took, boolean willRetry) {
+            events.add("failed retry=" + willRetry);
+          }
 
-      @Override
-      public void deadLettered(Delivery d, String error) {
-        events.add("dead");
-      }
-    };
-    try (Worker w = broker.worker().handle("flaky", d -> {
-      attempts.incrementAndGet();
-      throw new IllegalStateException("card declined");
-    }).listener(listener).start()) {
+          @Override
+          public void deadLettered(Delivery d, String error) {
+            events.add("dead");
+          }
+        };
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "flaky",
+                d -> {
+                  attempts.incrementAndGet();
+                  throw new IllegalStateException("card declined");
+                })
+            .listener(listener)
+            .start()) {
       broker.send("flaky", "pay");
       await().atMost(Duration.ofSeconds(10)).until(() -> events.contains("dead"));
     }
     assertThat(attempts).hasValue(3);
-    assertThat(events).containsExactly("failed retry=true", "failed retry=true", "failed retry=false", "dead");
+    assertThat(events)
+        .containsExactly("failed retry=true", "failed retry=true", "failed retry=false", "dead");
     DeadLetter dead = broker.deadLetters("flaky").list(1).get(0);
-    assertThat(dead.lastError()).contains("java.lang.IllegalStateException: card declined")
+    assertThat(dead.lastError())
+        .contains("java.lang.IllegalStateException: card declined")
         .contains("at dev.pgbroker.WorkerTest");
   }
 
@@ -120,15 +145,21 @@ class WorkerTest {
   void poisonSignalDeadLettersAtOnceAndRetryLaterPicksTheDelay(Broker broker) {
     broker.createQueue("signals");
     AtomicInteger tries = new AtomicInteger();
-    try (Worker w = broker.worker().handle("signals", d -> {
-      String p = d.payload(String.class);
-      if (p.equals("poison")) {
-        throw new PoisonMessageException("unparseable order");
-      }
-      if (tries.incrementAndGet() == 1) {
-        throw new RetryLaterException(Duration.ofMillis(300), "bank busy");
-      }
-    }).start()) {
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "signals",
+                d -> {
+                  String p = d.payload(String.class);
+                  if (p.equals("poison")) {
+                    throw new PoisonMessageException("unparseable order");
+                  }
+                  if (tries.incrementAndGet() == 1) {
+                    throw new RetryLaterException(Duration.ofMillis(300), "bank busy");
+                  }
+                })
+            .start()) {
       broker.send("signals", "poison");
       broker.send("signals", "busy");
       await().atMost(Duration.ofSeconds(10)).until(() -> tries.get() == 2);
@@ -143,18 +174,29 @@ class WorkerTest {
   void transactionalHandlerWritesCommitWithTheAck(Broker broker, TestSchema s) {
     broker.createQueue("orders");
     s.execute("create table %s.booked (id bigint primary key)");
-    try (Worker w = broker.worker().handleInTransaction("orders", (tx, d) -> {
-      try (PreparedStatement ps = tx.prepareStatement("insert into " + s.name() + ".booked values (?)")) {
-        ps.setLong(1, d.id());
-        ps.execute();
-      }
-      if (d.payload(Integer.class) % 10 == 0 && d.attempt() == 1) {
-        throw new IllegalStateException("rolled back with its insert");
-      }
-    }).start()) {
+    try (Worker w =
+        broker
+            .worker()
+            .handleInTransaction(
+                "orders",
+                (tx, d) -> {
+                  try (PreparedStatement ps =
+                      tx.prepareStatement("insert into " + s.name() + ".booked values (?)")) {
+                    ps.setLong(1, d.id());
+                    ps.execute();
+                  }
+                  if (d.payload(Integer.class) % 10 == 0 && d.attempt() == 1) {
+                    throw new IllegalStateException("rolled back with its insert");
+                  }
+                })
+            .start()) {
       broker.sendBatch("orders", IntStream.range(0, 100).boxed().toList());
-      await().atMost(Duration.ofSeconds(30)).until(() -> s.count("select count(*) from %s.booked") == 100
-          && s.count("select count(*) from %s.message") == 0);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  s.count("select count(*) from %s.booked") == 100
+                      && s.count("select count(*) from %s.message") == 0);
     }
     assertThat(broker.stats("orders").failed()).isEqualTo(10);
   }
@@ -164,18 +206,27 @@ class WorkerTest {
     broker.createQueue("long", QueueOptions.defaults().visibilityTimeout(Duration.ofMillis(600)));
     AtomicInteger runs = new AtomicInteger();
     List<String> lost = new CopyOnWriteArrayList<>();
-    try (Worker w = broker.worker().handle("long", d -> {
-      runs.incrementAndGet();
-      Thread.sleep(2000); // over three visibility timeouts; the heartbeat runs every 200 ms
-    }).listener(new WorkerListener() {
-      @Override
-      public void leaseLost(Delivery d) {
-        lost.add("lost " + d.id());
-      }
-    }).start()) {
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "long",
+                d -> {
+                  runs.incrementAndGet();
+                  Thread.sleep(
+                      2000); // over three visibility timeouts; the heartbeat runs every 200 ms
+                })
+            .listener(
+                new WorkerListener() {
+                  @Override
+                  public void leaseLost(Delivery d) {
+                    lost.add("lost " + d.id());
+                  }
+                })
+            .start()) {
       broker.send("long", "slow job");
       await().atMost(Duration.ofSeconds(10)).until(() -> broker.stats("long").acked() == 1);
-      assertThat(broker.receive("long", 1)).as("nobody else got it").isEmpty();
+      assertThat(broker.read("long", 1)).as("nobody else got it").isEmpty();
     }
     assertThat(runs).hasValue(1);
     assertThat(lost).isEmpty();
@@ -186,11 +237,18 @@ class WorkerTest {
     broker.createQueue("drain");
     AtomicInteger finished = new AtomicInteger();
     CountDownLatch started = new CountDownLatch(4);
-    Worker w = broker.worker().handle("drain", d -> {
-      started.countDown();
-      Thread.sleep(500);
-      finished.incrementAndGet();
-    }).concurrency("drain", 4).start();
+    Worker w =
+        broker
+            .worker()
+            .handle(
+                "drain",
+                d -> {
+                  started.countDown();
+                  Thread.sleep(500);
+                  finished.incrementAndGet();
+                })
+            .concurrency("drain", 4)
+            .start();
     broker.sendBatch("drain", List.of(1, 2, 3, 4, 5, 6, 7, 8));
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
 
@@ -199,7 +257,7 @@ class WorkerTest {
 
     assertThat(finished).hasValue(4);
     assertThat(broker.stats("drain").acked()).isEqualTo(4);
-    assertThat(broker.receive("drain", 10)).as("the rest are free for others").hasSize(4);
+    assertThat(broker.read("drain", 10)).as("the rest are free for others").hasSize(4);
   }
 
   @Test
@@ -208,9 +266,11 @@ class WorkerTest {
     assertThatThrownBy(() -> broker.worker().start()).hasMessageContaining("at least one handler");
     assertThatThrownBy(() -> broker.worker().handle("missing", d -> {}).start())
         .isInstanceOf(UnknownQueueException.class);
-    assertThatThrownBy(() -> broker.worker().concurrency("ok", 0)).hasMessage("concurrency must be between 1 and 10000, was 0");
+    assertThatThrownBy(() -> broker.worker().concurrency("ok", 0))
+        .hasMessage("concurrency must be between 1 and 10000, was 0");
     assertThatThrownBy(() -> broker.worker().handle("ok", d -> {}).handle("ok", d -> {}))
         .hasMessageContaining("already has a handler");
-    assertThatThrownBy(() -> broker.worker().pollInterval(Duration.ZERO)).hasMessageContaining("pollInterval");
+    assertThatThrownBy(() -> broker.worker().pollInterval(Duration.ZERO))
+        .hasMessageContaining("pollInterval");
   }
 }

@@ -18,46 +18,71 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The benchmark: the raw-SQL limit, pgbroker and its peers, on one PostgreSQL server, in one
- * run; prints one table and writes JSON. {@code bench/run --help} lists the options.
+ * The benchmark: the raw-SQL limit, pgbroker and its peers, on one PostgreSQL server, in one run;
+ * prints one table and writes JSON. {@code bench/run --help} lists the options.
  */
-@Command(name = "bench/run", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+    name = "bench/run",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
     description = "Measures pgbroker against the raw-SQL limit, db-scheduler and JobRunr.")
 final class BenchMain implements Callable<Integer> {
   static final List<String> GROUPS = List.of("raw", "pgbroker", "dbscheduler", "jobrunr");
 
-  @Option(names = "--db", paramLabel = "JDBC-URL", description = "PostgreSQL to measure on"
-      + " (default: " + Server.DEFAULT_URL + ", else an embedded one)")
+  @Option(
+      names = "--db",
+      paramLabel = "JDBC-URL",
+      description =
+          "PostgreSQL to measure on"
+              + " (default: "
+              + Server.DEFAULT_URL
+              + ", else an embedded one)")
   String db;
 
-  @Option(names = "--messages", paramLabel = "N",
+  @Option(
+      names = "--messages",
+      paramLabel = "N",
       description = "messages per throughput scenario (default 500000; quick 2000)")
   Integer messages;
 
-  @Option(names = "--backlog", paramLabel = "N",
+  @Option(
+      names = "--backlog",
+      paramLabel = "N",
       description = "the large backlog the worker drains (default 1000000; quick 5000)")
   Integer backlog;
 
-  @Option(names = "--peer-messages", paramLabel = "N",
+  @Option(
+      names = "--peer-messages",
+      paramLabel = "N",
       description = "messages for each peer (default: --messages)")
   Integer peerMessages;
 
-  @Option(names = "--concurrency", paramLabel = "N",
+  @Option(
+      names = "--concurrency",
+      paramLabel = "N",
       description = "pgbroker handlers / peer worker threads at once (default 500; quick 16)")
   Integer concurrency;
 
-  @Option(names = "--only", split = ",", paramLabel = "GROUP",
+  @Option(
+      names = "--only",
+      split = ",",
+      paramLabel = "GROUP",
       description = "run only these of: raw, pgbroker, dbscheduler, jobrunr")
   Set<String> only;
 
-  @Option(names = "--out", paramLabel = "FILE",
+  @Option(
+      names = "--out",
+      paramLabel = "FILE",
       description = "JSON results (default ${DEFAULT-VALUE})")
   Path out = Path.of("target/bench/results.json");
 
   @Option(names = "--quick", description = "tiny sizes, for the CI smoke test")
   boolean quick;
 
-  @Option(names = "--write-docs", arity = "0..1", paramLabel = "FILE",
+  @Option(
+      names = "--write-docs",
+      arity = "0..1",
+      paramLabel = "FILE",
       fallbackValue = "docs/performance.md",
       description = "rewrite the results section of this page (default docs/performance.md)")
   Path writeDocs;
@@ -83,24 +108,27 @@ final class BenchMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (only != null && !GROUPS.containsAll(only)) {
-      throw new CommandLine.ParameterException(new CommandLine(this),
-          "--only takes " + GROUPS + ", was " + only);
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--only takes " + GROUPS + ", was " + only);
     }
-    Sizes sizes = (quick ? Sizes.quick() : Sizes.defaults())
-        .with(messages, backlog, peerMessages, concurrency);
+    Sizes sizes =
+        (quick ? Sizes.quick() : Sizes.defaults())
+            .with(messages, backlog, peerMessages, concurrency);
     Progress progress = new Progress(System.err);
     Results results = new Results();
     Map<String, Object> machine;
     try (Server server = Server.open(db, progress)) {
       machine = machine(server);
       group("raw", results, () -> new RawSqlQueue(server, sizes, progress).run(results));
-      group("pgbroker", results,
-          () -> new PgbrokerScenarios(server, sizes, progress).run(results));
-      group("dbscheduler", results,
+      group("pgbroker", results, () -> new PgbrokerScenarios(server, sizes, progress).run(results));
+      group(
+          "dbscheduler",
+          results,
           () -> new DbSchedulerScenario(server, sizes, progress).run(results));
       group("jobrunr", results, () -> new JobRunrScenario(server, sizes, progress).run(results));
     }
-    machine.put("finishedAt",
+    machine.put(
+        "finishedAt",
         OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS).toString());
     String table = Report.table(results);
     stdout.println();
@@ -144,8 +172,14 @@ final class BenchMain implements Callable<Integer> {
     m.put("cpus", Runtime.getRuntime().availableProcessors() + " (" + cpuModel() + ")");
     m.put("memory", memory());
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-    m.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.version")
-        + ", max heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
+    m.put(
+        "jdk",
+        System.getProperty("java.vm.name")
+            + " "
+            + System.getProperty("java.version")
+            + ", max heap "
+            + Runtime.getRuntime().maxMemory() / 1048576
+            + " MB");
     m.put("postgres", server.version());
     m.put("server", server.embedded() ? "embedded, started by the run" : "local, same machine");
     m.put("loadAverageAtStart", loadAverage());
@@ -174,8 +208,10 @@ final class BenchMain implements Callable<Integer> {
 
   private static Optional<String> procLine(String file, String key) {
     try {
-      return Files.readAllLines(Path.of(file)).stream().filter(l -> l.startsWith(key))
-          .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst();
+      return Files.readAllLines(Path.of(file)).stream()
+          .filter(l -> l.startsWith(key))
+          .map(l -> l.substring(l.indexOf(':') + 1).trim())
+          .findFirst();
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }

@@ -19,9 +19,9 @@ import org.jobrunr.storage.sql.postgres.PostgresStorageProvider;
 
 /**
  * JobRunr as a user would set it up for speed: PostgreSQL storage, stream enqueue (saved in
- * batches), as many workers as pgbroker has handlers, and the shortest poll interval it allows
- * for SQL storage (5 s). The job is a no-op static method; JobRunr finds it by reading the
- * lambda's bytecode, so it must be a method call JobRunr can replay (see {@link JobRunrJobs}).
+ * batches), as many workers as pgbroker has handlers, and the shortest poll interval it allows for
+ * SQL storage (5 s). The job is a no-op static method; JobRunr finds it by reading the lambda's
+ * bytecode, so it must be a method call JobRunr can replay (see {@link JobRunrJobs}).
  */
 final class JobRunrScenario {
   static final String SCHEMA = "bench_jobrunr";
@@ -46,34 +46,53 @@ final class JobRunrScenario {
     AtomicLong handled = new AtomicLong();
     AtomicInteger latencyHandled = new AtomicInteger();
     AtomicLongArray latencyStarts = new AtomicLongArray(sizes.peerLatencySamples());
-    JobRunrJobs.onRun = seq -> {
-      long now = System.nanoTime();
-      if (seq < 0) { // latency samples are numbered -1, -2, ...
-        latencyStarts.set((int) (-seq - 1), now);
-        latencyHandled.incrementAndGet();
-      } else {
-        handled.incrementAndGet();
-      }
-    };
+    JobRunrJobs.onRun =
+        seq -> {
+          long now = System.nanoTime();
+          if (seq < 0) { // latency samples are numbered -1, -2, ...
+            latencyStarts.set((int) (-seq - 1), now);
+            latencyHandled.incrementAndGet();
+          } else {
+            handled.incrementAndGet();
+          }
+        };
     try (HikariDataSource ds = Server.pool(url, SCHEMA, sizes.concurrency() + 8, true)) {
-      JobRunrConfigurationResult jobRunr = JobRunr.configure()
-          .useStorageProvider(new PostgresStorageProvider(ds)) // creates its tables
-          .useBackgroundJobServer(BackgroundJobServerConfiguration
-              .usingStandardBackgroundJobServerConfiguration()
-              .andWorkerCount(sizes.concurrency())
-              .andPollInterval(POLL_INTERVAL), false) // started once the jobs are in
-          .initialize();
+      JobRunrConfigurationResult jobRunr =
+          JobRunr.configure()
+              .useStorageProvider(new PostgresStorageProvider(ds)) // creates its tables
+              .useBackgroundJobServer(
+                  BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
+                      .andWorkerCount(sizes.concurrency())
+                      .andPollInterval(POLL_INTERVAL),
+                  false) // started once the jobs are in
+              .initialize();
       try {
         JobScheduler scheduler = jobRunr.getJobScheduler();
-        Load.rate(r, progress, "jobrunr.enqueue", "JobRunr: enqueue, stream of jobs" + size,
+        Load.rate(
+            r,
+            progress,
+            "jobrunr.enqueue",
+            "JobRunr: enqueue, stream of jobs" + size,
             () -> enqueue(scheduler, n));
         Server.vacuumAnalyze(ds, "jobrunr_jobs");
         BackgroundJobServer jobServer = jobRunr.getBackgroundJobServer();
-        Load.rate(r, progress, "jobrunr.process", "JobRunr: processing, " + sizes.concurrency()
-            + " workers, poll interval " + POLL_INTERVAL.toSeconds() + " s" + size,
+        Load.rate(
+            r,
+            progress,
+            "jobrunr.process",
+            "JobRunr: processing, "
+                + sizes.concurrency()
+                + " workers, poll interval "
+                + POLL_INTERVAL.toSeconds()
+                + " s"
+                + size,
             () -> process(ds, jobServer, handled, n));
-        Load.latency(r, progress, "jobrunr.latency", "JobRunr: idle latency, enqueue to job"
-            + " start", LATENCY_SPACING_MS + " ms apart",
+        Load.latency(
+            r,
+            progress,
+            "jobrunr.latency",
+            "JobRunr: idle latency, enqueue to job" + " start",
+            LATENCY_SPACING_MS + " ms apart",
             () -> latency(scheduler, latencyHandled, latencyStarts));
       } finally {
         JobRunr.destroy();
@@ -88,20 +107,30 @@ final class JobRunrScenario {
     progress.phase("JobRunr: enqueuing " + PgbrokerScenarios.count(n));
     AtomicLong done = new AtomicLong();
     long t0 = System.nanoTime();
-    scheduler.enqueue(LongStream.range(0, n).boxed().peek(i -> {
-      progress.update(String.format("%,d", done.incrementAndGet()));
-    }), seq -> JobRunrJobs.run(seq));
+    scheduler.enqueue(
+        LongStream.range(0, n)
+            .boxed()
+            .peek(
+                i -> {
+                  progress.update(String.format("%,d", done.incrementAndGet()));
+                }),
+        seq -> JobRunrJobs.run(seq));
     return new Measured(n, System.nanoTime() - t0);
   }
 
   /** Starts the job server on the enqueued jobs; times it until none is left to do. */
-  private Measured process(HikariDataSource ds, BackgroundJobServer jobServer, AtomicLong handled,
-      int n) throws Exception {
+  private Measured process(
+      HikariDataSource ds, BackgroundJobServer jobServer, AtomicLong handled, int n)
+      throws Exception {
     progress.phase("JobRunr: processing " + PgbrokerScenarios.count(n));
     long t0 = System.nanoTime();
     jobServer.start();
-    progress.await(() -> handled.get() >= n, () -> String.format("%,d handled, %,.0f msg/s",
-        handled.get(), handled.get() / ((System.nanoTime() - t0) / 1e9)),
+    progress.await(
+        () -> handled.get() >= n,
+        () ->
+            String.format(
+                "%,d handled, %,.0f msg/s",
+                handled.get(), handled.get() / ((System.nanoTime() - t0) / 1e9)),
         Duration.ofSeconds(120 + n / 50));
     long end;
     do {
@@ -114,20 +143,26 @@ final class JobRunrScenario {
       throws Exception {
     int n = sizes.peerLatencySamples();
     progress.phase("JobRunr: idle latency, " + n + " enqueues");
-    long[] sent = Load.spaced(n, LATENCY_SPACING_MS, i -> {
-      long seq = -i - 1L;
-      scheduler.enqueue(() -> JobRunrJobs.run(seq));
-      progress.update(i + 1 + " sent");
-    });
-    progress.await(() -> handled.get() >= n, () -> handled.get() + " handled",
-        POLL_INTERVAL.multipliedBy(4));
+    long[] sent =
+        Load.spaced(
+            n,
+            LATENCY_SPACING_MS,
+            i -> {
+              long seq = -i - 1L;
+              scheduler.enqueue(() -> JobRunrJobs.run(seq));
+              progress.update(i + 1 + " sent");
+            });
+    progress.await(
+        () -> handled.get() >= n, () -> handled.get() + " handled", POLL_INTERVAL.multipliedBy(4));
     return Load.latencies(sent, starts);
   }
 
   private static long unfinished(HikariDataSource ds) throws Exception {
-    try (Connection c = ds.getConnection(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(
-            "select count(*) from jobrunr_jobs where state in ('ENQUEUED', 'PROCESSING')")) {
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "select count(*) from jobrunr_jobs where state in ('ENQUEUED', 'PROCESSING')")) {
       rs.next();
       return rs.getLong(1);
     }

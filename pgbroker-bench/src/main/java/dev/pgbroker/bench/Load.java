@@ -35,8 +35,8 @@ final class Load {
   }
 
   /** Runs a throughput measurement and records it under {@code key}. */
-  static void rate(Results results, Progress progress, String key, String label,
-      Measurement<Measured> m) {
+  static void rate(
+      Results results, Progress progress, String key, String label, Measurement<Measured> m) {
     try {
       Measured x = m.run();
       progress.done(String.format("%,.0f msg/s", x.count() / (x.nanos() / 1e9)));
@@ -48,7 +48,12 @@ final class Load {
   }
 
   /** Runs a latency measurement (nanos per sample) and records it under {@code key}. */
-  static void latency(Results results, Progress progress, String key, String label, String note,
+  static void latency(
+      Results results,
+      Progress progress,
+      String key,
+      String label,
+      String note,
       Measurement<long[]> m) {
     try {
       long[] nanos = m.run();
@@ -82,10 +87,12 @@ final class Load {
       long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
         int thread = i;
-        futures.add(pool.submit(() -> {
-          part.run(thread);
-          return null;
-        }));
+        futures.add(
+            pool.submit(
+                () -> {
+                  part.run(thread);
+                  return null;
+                }));
       }
       for (Future<?> f : futures) {
         try {
@@ -142,7 +149,6 @@ final class Load {
     }
     return out;
   }
-
 
   /** Resets the heap pools' peak usage after a GC, so the next peak is the next phase's own. */
   static void resetHeapPeaks() {

@@ -16,24 +16,27 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * pgbroker through its public API, as an application uses it: batch and transactional sends,
- * the worker runtime draining a small and a large backlog with a no-op handler, and the idle
- * latency from a send's commit to its handler's start, with and without LISTEN/NOTIFY. Each
- * measurement gets a fresh schema.
+ * pgbroker through its public API, as an application uses it: batch and transactional sends, the
+ * worker runtime draining a small and a large backlog with a no-op handler, and the idle latency
+ * from a send's commit to its handler's start, with and without LISTEN/NOTIFY. Each measurement
+ * gets a fresh schema.
  */
 final class PgbrokerScenarios {
   static final String SCHEMA = "bench_pgbroker";
   static final String QUEUE = "bench";
   static final int SEND_BATCH = 100;
   static final int FILL_BATCH = 1000;
+
   /** A concurrency users often pick; shown beside the tuned one when that is higher. */
   static final int USUAL_CONCURRENCY = 64;
+
   /** Sends to let the JIT and the LISTEN connection settle before latency samples count. */
   private static final int WARM_UP = 25;
 
   private final Server server;
   private final Sizes sizes;
   private final Progress progress;
+
   /** Heap figures of the last drain, as {@link Load#heapPeaks()} gives them. */
   private long[] lastHeapPeaks;
 
@@ -46,43 +49,93 @@ final class PgbrokerScenarios {
   void run(Results r) {
     int threads = sizes.threads();
     int c = sizes.concurrency();
-    Load.rate(r, progress, "pgbroker.batch_send", "pgbroker: batch send, sendBatch of "
-        + SEND_BATCH + ", " + threads + " threads", () -> fresh((b, ds) -> batchSend(b)));
-    Load.rate(r, progress, "pgbroker.single_send", "pgbroker: transactional send, one message"
-        + " per transaction, " + threads + " threads", () -> fresh(this::singleSends));
-    Load.rate(r, progress, "pgbroker.worker", "pgbroker: worker drains " + count(sizes.messages())
-        + " backlog, concurrency " + c, () -> fresh((b, ds) -> {
-          fill(b, ds, sizes.messages());
-          return drain(b, sizes.messages(), c);
-        }));
-    heap(r, "pgbroker.heap_small", "pgbroker: worker heap high-water mark, "
-        + count(sizes.messages()) + " backlog");
+    Load.rate(
+        r,
+        progress,
+        "pgbroker.batch_send",
+        "pgbroker: batch send, sendBatch of " + SEND_BATCH + ", " + threads + " threads",
+        () -> fresh((b, ds) -> batchSend(b)));
+    Load.rate(
+        r,
+        progress,
+        "pgbroker.single_send",
+        "pgbroker: transactional send, one message" + " per transaction, " + threads + " threads",
+        () -> fresh(this::singleSends));
+    Load.rate(
+        r,
+        progress,
+        "pgbroker.worker",
+        "pgbroker: worker drains " + count(sizes.messages()) + " backlog, concurrency " + c,
+        () ->
+            fresh(
+                (b, ds) -> {
+                  fill(b, ds, sizes.messages());
+                  return drain(b, sizes.messages(), c);
+                }));
+    heap(
+        r,
+        "pgbroker.heap_small",
+        "pgbroker: worker heap high-water mark, " + count(sizes.messages()) + " backlog");
     if (c > USUAL_CONCURRENCY) {
       // The worker prefetches beyond its handler slots; this row shows a usual setting too.
-      Load.rate(r, progress, "pgbroker.worker_usual", "pgbroker: worker drains "
-          + count(sizes.messages()) + " backlog, concurrency " + USUAL_CONCURRENCY,
-          () -> fresh((b, ds) -> {
-            fill(b, ds, sizes.messages());
-            return drain(b, sizes.messages(), USUAL_CONCURRENCY);
-          }));
+      Load.rate(
+          r,
+          progress,
+          "pgbroker.worker_usual",
+          "pgbroker: worker drains "
+              + count(sizes.messages())
+              + " backlog, concurrency "
+              + USUAL_CONCURRENCY,
+          () ->
+              fresh(
+                  (b, ds) -> {
+                    fill(b, ds, sizes.messages());
+                    return drain(b, sizes.messages(), USUAL_CONCURRENCY);
+                  }));
       lastHeapPeaks = null; // the heap rows compare the tuned drains only
     }
-    Load.latency(r, progress, "pgbroker.latency_notify", "pgbroker: idle latency, send commit"
-        + " to handler start, LISTEN/NOTIFY", sizes.latencySpacingMs() + " ms apart",
+    Load.latency(
+        r,
+        progress,
+        "pgbroker.latency_notify",
+        "pgbroker: idle latency, send commit" + " to handler start, LISTEN/NOTIFY",
+        sizes.latencySpacingMs() + " ms apart",
         () -> fresh((b, ds) -> latency(b, true)));
-    Load.latency(r, progress, "pgbroker.latency_poll", "pgbroker: idle latency, polling only"
-        + " (default poll interval " + Worker.DEFAULT_POLL_INTERVAL.toMillis() + " ms)",
-        sizes.latencySpacingMs() + " ms apart", () -> fresh((b, ds) -> latency(b, false)));
+    Load.latency(
+        r,
+        progress,
+        "pgbroker.latency_poll",
+        "pgbroker: idle latency, polling only"
+            + " (default poll interval "
+            + Worker.DEFAULT_POLL_INTERVAL.toMillis()
+            + " ms)",
+        sizes.latencySpacingMs() + " ms apart",
+        () -> fresh((b, ds) -> latency(b, false)));
     // The large backlog: its fill is a figure of its own (batches of 1000), then the drain.
-    Load.rate(r, progress, "pgbroker.backlog_worker", "pgbroker: worker drains "
-        + count(sizes.backlog()) + " backlog, concurrency " + c, () -> fresh((b, ds) -> {
-          Load.rate(r, progress, "pgbroker.backlog_fill", "pgbroker: batch send, sendBatch of "
-              + FILL_BATCH + ", " + threads + " threads (filling the large backlog)",
-              () -> fill(b, ds, sizes.backlog()));
-          return drain(b, sizes.backlog(), c);
-        }));
-    heap(r, "pgbroker.heap_backlog", "pgbroker: worker heap high-water mark, "
-        + count(sizes.backlog()) + " backlog");
+    Load.rate(
+        r,
+        progress,
+        "pgbroker.backlog_worker",
+        "pgbroker: worker drains " + count(sizes.backlog()) + " backlog, concurrency " + c,
+        () ->
+            fresh(
+                (b, ds) -> {
+                  Load.rate(
+                      r,
+                      progress,
+                      "pgbroker.backlog_fill",
+                      "pgbroker: batch send, sendBatch of "
+                          + FILL_BATCH
+                          + ", "
+                          + threads
+                          + " threads (filling the large backlog)",
+                      () -> fill(b, ds, sizes.backlog()));
+                  return drain(b, sizes.backlog(), c);
+                }));
+    heap(
+        r,
+        "pgbroker.heap_backlog",
+        "pgbroker: worker heap high-water mark, " + count(sizes.backlog()) + " backlog");
   }
 
   @FunctionalInterface
@@ -116,18 +169,21 @@ final class PgbrokerScenarios {
 
   private Measured send(Broker broker, int n, int batch) throws Exception {
     AtomicLong done = new AtomicLong();
-    long nanos = Load.parallel(sizes.threads(), t -> {
-      int mine = Load.share(n, sizes.threads(), t);
-      for (int sent = 0; sent < mine; sent += batch) {
-        int k = Math.min(batch, mine - sent);
-        List<Msg> payloads = new ArrayList<>(k);
-        for (int i = 0; i < k; i++) {
-          payloads.add(new Msg(sent + i));
-        }
-        broker.sendBatch(QUEUE, payloads);
-        progress.update(String.format("%,d", done.addAndGet(k)));
-      }
-    });
+    long nanos =
+        Load.parallel(
+            sizes.threads(),
+            t -> {
+              int mine = Load.share(n, sizes.threads(), t);
+              for (int sent = 0; sent < mine; sent += batch) {
+                int k = Math.min(batch, mine - sent);
+                List<Msg> payloads = new ArrayList<>(k);
+                for (int i = 0; i < k; i++) {
+                  payloads.add(new Msg(sent + i));
+                }
+                broker.sendBatch(QUEUE, payloads);
+                progress.update(String.format("%,d", done.addAndGet(k)));
+              }
+            });
     return new Measured(n, nanos);
   }
 
@@ -135,36 +191,46 @@ final class PgbrokerScenarios {
     int n = sizes.singleSends();
     progress.phase("pgbroker: " + count(n) + " one-message transactions");
     AtomicLong done = new AtomicLong();
-    long nanos = Load.parallel(sizes.threads(), t -> {
-      int mine = Load.share(n, sizes.threads(), t);
-      try (Connection c = ds.getConnection()) {
-        c.setAutoCommit(false);
-        for (int i = 0; i < mine; i++) {
-          broker.send(c, QUEUE, new Msg(i), SendOptions.none());
-          c.commit();
-          progress.update(String.format("%,d", done.incrementAndGet()));
-        }
-        c.setAutoCommit(true);
-      }
-    });
+    long nanos =
+        Load.parallel(
+            sizes.threads(),
+            t -> {
+              int mine = Load.share(n, sizes.threads(), t);
+              try (Connection c = ds.getConnection()) {
+                c.setAutoCommit(false);
+                for (int i = 0; i < mine; i++) {
+                  broker.send(c, QUEUE, new Msg(i), SendOptions.none());
+                  c.commit();
+                  progress.update(String.format("%,d", done.incrementAndGet()));
+                }
+                c.setAutoCommit(true);
+              }
+            });
     return new Measured(n, nanos);
   }
 
   /**
-   * Starts a worker on a filled queue and times it until every message is handled and its ack
-   * is in (the queue's stats show nothing left). Keeps the heap high-water mark of the drain.
+   * Starts a worker on a filled queue and times it until every message is handled and its ack is in
+   * (the queue's stats show nothing left). Keeps the heap high-water mark of the drain.
    */
   private Measured drain(Broker broker, int n, int concurrency) {
     progress.phase("pgbroker: worker draining " + count(n));
     AtomicLong handled = new AtomicLong();
     Load.resetHeapPeaks();
     long t0 = System.nanoTime();
-    try (Worker worker = broker.worker()
-        .handle(QUEUE, d -> handled.incrementAndGet())
-        .concurrency(QUEUE, concurrency)
-        .start()) {
-      progress.await(() -> handled.get() >= n, () -> String.format("%,d handled, %,.0f msg/s",
-          handled.get(), handled.get() / ((System.nanoTime() - t0) / 1e9)), timeout(n));
+    try (Worker worker =
+        broker
+            .worker()
+            .handle(QUEUE, d -> handled.incrementAndGet())
+            .concurrency(QUEUE, concurrency)
+            .start()) {
+      progress.await(
+          () -> handled.get() >= n,
+          () ->
+              String.format(
+                  "%,d handled, %,.0f msg/s",
+                  handled.get(), handled.get() / ((System.nanoTime() - t0) / 1e9)),
+          timeout(n));
       long end;
       do {
         end = System.nanoTime(); // the stats below describe the queue as of this moment
@@ -197,29 +263,43 @@ final class PgbrokerScenarios {
   /** Latency samples: handler start minus send return, for spaced sends to an idle worker. */
   private long[] latency(Broker broker, boolean listenNotify) throws Exception {
     int n = sizes.latencySamples();
-    progress.phase("pgbroker: idle latency " + (listenNotify ? "with LISTEN/NOTIFY" : "polling")
-        + ", " + n + " sends");
+    progress.phase(
+        "pgbroker: idle latency "
+            + (listenNotify ? "with LISTEN/NOTIFY" : "polling")
+            + ", "
+            + n
+            + " sends");
     AtomicLongArray started = new AtomicLongArray(n + WARM_UP);
     AtomicInteger handled = new AtomicInteger();
-    try (Worker worker = broker.worker()
-        .handle(QUEUE, d -> {
-          long now = System.nanoTime(); // first, so parsing is not counted
-          started.set(Load.seqOf(d.payloadJson()), now);
-          handled.incrementAndGet();
-        })
-        .concurrency(QUEUE, sizes.concurrency())
-        .listenNotify(listenNotify)
-        .start()) {
+    try (Worker worker =
+        broker
+            .worker()
+            .handle(
+                QUEUE,
+                d -> {
+                  long now = System.nanoTime(); // first, so parsing is not counted
+                  started.set(Load.seqOf(d.payloadJson()), now);
+                  handled.incrementAndGet();
+                })
+            .concurrency(QUEUE, sizes.concurrency())
+            .listenNotify(listenNotify)
+            .start()) {
       // Spaced like the samples: after the drains before it in this JVM, the first few spaced
       // sends after a quick burst waited 25-90 ms (one stall, cause not found; a fresh JVM
       // shows none), which is settling, not the steady state this figure describes.
       Load.spaced(WARM_UP, sizes.latencySpacingMs(), i -> broker.send(QUEUE, new Msg(n + i)));
       progress.await(() -> handled.get() >= WARM_UP, () -> "warming up", Duration.ofSeconds(30));
-      long[] sent = Load.spaced(n, sizes.latencySpacingMs(), i -> {
-        broker.send(QUEUE, new Msg(i));
-        progress.update(i + 1 + " sent");
-      });
-      progress.await(() -> handled.get() >= n + WARM_UP, () -> handled.get() - WARM_UP + " handled",
+      long[] sent =
+          Load.spaced(
+              n,
+              sizes.latencySpacingMs(),
+              i -> {
+                broker.send(QUEUE, new Msg(i));
+                progress.update(i + 1 + " sent");
+              });
+      progress.await(
+          () -> handled.get() >= n + WARM_UP,
+          () -> handled.get() - WARM_UP + " handled",
           Duration.ofSeconds(30));
       return Load.latencies(sent, started);
     }
@@ -231,7 +311,8 @@ final class PgbrokerScenarios {
   }
 
   static String count(int n) {
-    return n >= 1_000_000 && n % 1_000_000 == 0 ? n / 1_000_000 + "M"
+    return n >= 1_000_000 && n % 1_000_000 == 0
+        ? n / 1_000_000 + "M"
         : n >= 1000 && n % 1000 == 0 ? n / 1000 + "k" : String.valueOf(n);
   }
 }

@@ -6,8 +6,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * The one progress line a run shows while it works. On a terminal it rewrites itself in place;
- * into a file or a CI log it prints a line every few seconds instead, so logs stay readable.
+ * The one progress line a run shows while it works. On a terminal it rewrites itself in place; into
+ * a file or a CI log it prints a line every few seconds instead, so logs stay readable.
  */
 final class Progress {
   private final PrintStream out;
@@ -43,8 +43,8 @@ final class Progress {
   }
 
   /**
-   * Waits until {@code done} holds, showing {@code status} meanwhile; checks every 5 ms so the
-   * wait adds little to the time measured. Throws if it takes longer than {@code timeout}.
+   * Waits until {@code done} holds, showing {@code status} meanwhile; checks every 5 ms so the wait
+   * adds little to the time measured. Throws if it takes longer than {@code timeout}.
    */
   void await(BooleanSupplier done, Supplier<String> status, Duration timeout) {
     long end = System.nanoTime() + timeout.toNanos();

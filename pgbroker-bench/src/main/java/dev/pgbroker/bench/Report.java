@@ -27,11 +27,16 @@ final class Report {
       rows.add(new String[] {f.label(), f.shown()});
     }
     for (Results.Ratio r : results.ratios()) {
-      String value = r.key().startsWith("latency") ? Results.ms(r.value()) + " ms"
-          : r.key().startsWith("heap") || r.value() >= 1.5
-              ? String.format("%.2fx", r.value()) : Results.pct(r.value());
-      String verdict = r.target() == null ? "(no target)"
-          : "target " + r.target() + (r.met() ? ": met" : ": **MISSED**");
+      String value =
+          r.key().startsWith("latency")
+              ? Results.ms(r.value()) + " ms"
+              : r.key().startsWith("heap") || r.value() >= 1.5
+                  ? String.format("%.2fx", r.value())
+                  : Results.pct(r.value());
+      String verdict =
+          r.target() == null
+              ? "(no target)"
+              : "target " + r.target() + (r.met() ? ": met" : ": **MISSED**");
       rows.add(new String[] {"ratio: " + r.label(), value + " " + verdict});
     }
     int w0 = "Measurement".length();
@@ -57,8 +62,9 @@ final class Report {
     return s + " ".repeat(w - s.length());
   }
 
-  static void writeJson(Path out, Map<String, Object> machine, Map<String, Object> sizes,
-      Results results) throws IOException {
+  static void writeJson(
+      Path out, Map<String, Object> machine, Map<String, Object> sizes, Results results)
+      throws IOException {
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("machine", machine);
     doc.put("sizes", sizes);
@@ -80,8 +86,8 @@ final class Report {
   }
 
   /**
-   * Replaces the text between the results markers of {@code doc} with the machine, the command
-   * and the table, so the page always shows the figures of one real run.
+   * Replaces the text between the results markers of {@code doc} with the machine, the command and
+   * the table, so the page always shows the figures of one real run.
    */
   static void writeDocs(Path doc, Map<String, Object> machine, String command, String table)
       throws IOException {
@@ -92,7 +98,10 @@ final class Report {
       throw new IOException(doc + " has no results markers: " + BEGIN + " ... " + END);
     }
     StringBuilder sb = new StringBuilder(BEGIN).append("\n\n");
-    sb.append("Run of ").append(machine.get("finishedAt")).append(", with `").append(command)
+    sb.append("Run of ")
+        .append(machine.get("finishedAt"))
+        .append(", with `")
+        .append(command)
         .append("`:\n\n");
     for (Map.Entry<String, Object> e : machine.entrySet()) {
       if (!e.getKey().equals("finishedAt")) {
@@ -100,7 +109,7 @@ final class Report {
       }
     }
     sb.append('\n').append(table).append('\n');
-    Files.writeString(doc, text.substring(0, begin) + sb + text.substring(end),
-        StandardCharsets.UTF_8);
+    Files.writeString(
+        doc, text.substring(0, begin) + sb + text.substring(end), StandardCharsets.UTF_8);
   }
 }

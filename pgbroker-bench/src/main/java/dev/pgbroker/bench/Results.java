@@ -8,9 +8,9 @@ import java.util.Map;
 import java.util.OptionalDouble;
 
 /**
- * Every figure of one run, in the order measured, and the ratios the issue sets targets for.
- * Each figure has a stable key (the JSON and the smoke test use it), a label for the table, the
- * text shown, and its numbers.
+ * Every figure of one run, in the order measured, and the ratios the issue sets targets for. Each
+ * figure has a stable key (the JSON and the smoke test use it), a label for the table, the text
+ * shown, and its numbers.
  */
 final class Results {
   /** One measured figure; {@code value} is the number ratios use (msg/s, ms or MB). */
@@ -33,8 +33,10 @@ final class Results {
     if (note != null) {
       data.put("note", note);
     }
-    String shown = String.format("%,.0f msg/s (%,d in %.2f s%s)", perSecond, count, seconds,
-        note == null ? "" : "; " + note);
+    String shown =
+        String.format(
+            "%,.0f msg/s (%,d in %.2f s%s)",
+            perSecond, count, seconds, note == null ? "" : "; " + note);
     figures.put(key, new Figure(key, label, shown, perSecond, data));
   }
 
@@ -54,8 +56,10 @@ final class Results {
     if (note != null) {
       data.put("note", note);
     }
-    String shown = String.format("p50 %s / p95 %s / p99 %s ms (n=%d%s)", ms(p50), ms(p95), ms(p99),
-        sorted.length, note == null ? "" : "; " + note);
+    String shown =
+        String.format(
+            "p50 %s / p95 %s / p99 %s ms (n=%d%s)",
+            ms(p50), ms(p95), ms(p99), sorted.length, note == null ? "" : "; " + note);
     Figure f = new Figure(key, label, shown, p50, data);
     figures.put(key, f);
     return f;
@@ -74,8 +78,10 @@ final class Results {
     data.put("heapPeakMb", round(mb, 1));
     data.put("oldGenPeakMb", round(oldMb, 1));
     data.put("liveAfterGcMb", round(liveMb, 1));
-    String shown = String.format("old gen peak %.0f MB, all heap pools %.0f MB, live after GC"
-        + " %.0f MB", oldMb, mb, liveMb);
+    String shown =
+        String.format(
+            "old gen peak %.0f MB, all heap pools %.0f MB, live after GC" + " %.0f MB",
+            oldMb, mb, liveMb);
     figures.put(key, new Figure(key, label, shown, oldMb, data));
   }
 
@@ -102,50 +108,101 @@ final class Results {
   OptionalDouble data(String key, String field) {
     Figure f = figures.get(key);
     return f == null || !(f.data().get(field) instanceof Number n)
-        ? OptionalDouble.empty() : OptionalDouble.of(n.doubleValue());
+        ? OptionalDouble.empty()
+        : OptionalDouble.of(n.doubleValue());
   }
 
   /** The ratios of the issue's targets, from whatever figures this run has. */
   List<Ratio> ratios() {
     List<Ratio> out = new ArrayList<>();
-    ratio(out, "worker_vs_raw", "pgbroker worker / raw-SQL dequeue", "pgbroker.worker",
-        "raw.dequeue", 0.70);
-    ratio(out, "send_vs_raw", "pgbroker batch send / raw-SQL insert", "pgbroker.batch_send",
-        "raw.insert", 0.60);
-    ratio(out, "worker_vs_dbscheduler", "pgbroker worker / db-scheduler processing",
-        "pgbroker.worker", "dbscheduler.process", 5.0);
-    ratio(out, "worker_vs_jobrunr", "pgbroker worker / JobRunr processing", "pgbroker.worker",
-        "jobrunr.process", 15.0);
-    ratio(out, "send_vs_dbscheduler", "pgbroker batch send / db-scheduler enqueue",
-        "pgbroker.batch_send", "dbscheduler.enqueue", null);
-    ratio(out, "send_vs_jobrunr", "pgbroker batch send / JobRunr enqueue", "pgbroker.batch_send",
-        "jobrunr.enqueue", null);
-    ratio(out, "backlog_vs_small", "pgbroker worker, large backlog / small backlog",
-        "pgbroker.backlog_worker", "pgbroker.worker", 0.80);
+    ratio(
+        out,
+        "worker_vs_raw",
+        "pgbroker worker / raw-SQL dequeue",
+        "pgbroker.worker",
+        "raw.dequeue",
+        0.70);
+    ratio(
+        out,
+        "send_vs_raw",
+        "pgbroker batch send / raw-SQL insert",
+        "pgbroker.batch_send",
+        "raw.insert",
+        0.60);
+    ratio(
+        out,
+        "worker_vs_dbscheduler",
+        "pgbroker worker / db-scheduler processing",
+        "pgbroker.worker",
+        "dbscheduler.process",
+        5.0);
+    ratio(
+        out,
+        "worker_vs_jobrunr",
+        "pgbroker worker / JobRunr processing",
+        "pgbroker.worker",
+        "jobrunr.process",
+        15.0);
+    ratio(
+        out,
+        "send_vs_dbscheduler",
+        "pgbroker batch send / db-scheduler enqueue",
+        "pgbroker.batch_send",
+        "dbscheduler.enqueue",
+        null);
+    ratio(
+        out,
+        "send_vs_jobrunr",
+        "pgbroker batch send / JobRunr enqueue",
+        "pgbroker.batch_send",
+        "jobrunr.enqueue",
+        null);
+    ratio(
+        out,
+        "backlog_vs_small",
+        "pgbroker worker, large backlog / small backlog",
+        "pgbroker.backlog_worker",
+        "pgbroker.worker",
+        0.80);
     OptionalDouble small = value("pgbroker.heap_small");
     OptionalDouble big = value("pgbroker.heap_backlog");
     if (small.isPresent() && big.isPresent()) {
       double r = big.getAsDouble() / small.getAsDouble();
       // "Flat": within 25%, plus slack for GC timing, which moves peaks by a few MB.
       boolean flat = big.getAsDouble() <= small.getAsDouble() * 1.25 + 16;
-      out.add(new Ratio("heap_backlog_vs_small", "pgbroker worker old-gen heap peak, large / small"
-          + " backlog", r, "flat (<= 1.25x + 16 MB)", flat));
+      out.add(
+          new Ratio(
+              "heap_backlog_vs_small",
+              "pgbroker worker old-gen heap peak, large / small" + " backlog",
+              r,
+              "flat (<= 1.25x + 16 MB)",
+              flat));
     }
     OptionalDouble p50 = data("pgbroker.latency_notify", "p50Ms");
     OptionalDouble p99 = data("pgbroker.latency_notify", "p99Ms");
     if (p50.isPresent()) {
-      out.add(new Ratio("latency_p50", "pgbroker idle latency p50, LISTEN/NOTIFY (ms)",
-          p50.getAsDouble(), "<= 3 ms", p50.getAsDouble() <= 3));
+      out.add(
+          new Ratio(
+              "latency_p50",
+              "pgbroker idle latency p50, LISTEN/NOTIFY (ms)",
+              p50.getAsDouble(),
+              "<= 3 ms",
+              p50.getAsDouble() <= 3));
     }
     if (p99.isPresent()) {
-      out.add(new Ratio("latency_p99", "pgbroker idle latency p99, LISTEN/NOTIFY (ms)",
-          p99.getAsDouble(), "<= 10 ms", p99.getAsDouble() <= 10));
+      out.add(
+          new Ratio(
+              "latency_p99",
+              "pgbroker idle latency p99, LISTEN/NOTIFY (ms)",
+              p99.getAsDouble(),
+              "<= 10 ms",
+              p99.getAsDouble() <= 10));
     }
     return out;
   }
 
-  private void ratio(List<Ratio> out, String key, String label, String top, String bottom,
-      Double atLeast) {
+  private void ratio(
+      List<Ratio> out, String key, String label, String top, String bottom, Double atLeast) {
     OptionalDouble a = value(top);
     OptionalDouble b = value(bottom);
     if (a.isEmpty() || b.isEmpty() || b.getAsDouble() == 0) {
@@ -162,8 +219,9 @@ final class Results {
   }
 
   static String ms(double ms) {
-    return ms >= 100 ? String.format("%.0f", ms) : ms >= 10 ? String.format("%.1f", ms)
-        : String.format("%.2f", ms);
+    return ms >= 100
+        ? String.format("%.0f", ms)
+        : ms >= 10 ? String.format("%.1f", ms) : String.format("%.2f", ms);
   }
 
   static String pct(double r) {

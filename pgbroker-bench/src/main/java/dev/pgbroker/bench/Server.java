@@ -14,14 +14,16 @@ import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
- * The PostgreSQL server a run measures: the one at the URL, or an embedded one started for the
- * run when no URL was given and nothing answers at the default. Every scenario gets a fresh
- * schema on it.
+ * The PostgreSQL server a run measures: the one at the URL, or an embedded one started for the run
+ * when no URL was given and nothing answers at the default. Every scenario gets a fresh schema on
+ * it.
  */
 final class Server implements AutoCloseable {
   static final String DEFAULT_URL = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
+
   /** The peers get a database of their own, so their tables never meet pgbroker's. */
   static final String PEERS_DATABASE = "bench_peers";
+
   private static final Pattern URL = Pattern.compile("(jdbc:postgresql://[^/]*/)([^?]*)(\\?.*)?");
 
   private final String url;
@@ -63,8 +65,8 @@ final class Server implements AutoCloseable {
   }
 
   /**
-   * A pool as above; {@code rewriteBatches} turns on the driver's rewriting of JDBC insert
-   * batches into multi-row inserts, the speed setting a user of a batching peer would choose.
+   * A pool as above; {@code rewriteBatches} turns on the driver's rewriting of JDBC insert batches
+   * into multi-row inserts, the speed setting a user of a batching peer would choose.
    */
   static HikariDataSource pool(String jdbcUrl, String schema, int size, boolean rewriteBatches) {
     HikariConfig config = new HikariConfig();
@@ -95,14 +97,16 @@ final class Server implements AutoCloseable {
    * after a bulk load (this machine's runs with it off); every scenario gets it alike.
    */
   static void vacuumAnalyze(DataSource ds, String table) throws SQLException {
-    try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement()) {
       c.setAutoCommit(true);
       s.execute("vacuum analyze " + table);
     }
   }
 
   static void execute(String jdbcUrl, String... statements) throws SQLException {
-    try (Connection c = DriverManager.getConnection(jdbcUrl); Statement s = c.createStatement()) {
+    try (Connection c = DriverManager.getConnection(jdbcUrl);
+        Statement s = c.createStatement()) {
       for (String sql : statements) {
         s.execute(sql);
       }
@@ -116,10 +120,11 @@ final class Server implements AutoCloseable {
       if (!m.matches()) {
         return peersUrl = url;
       }
-      try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+      try (Connection c = DriverManager.getConnection(url);
+          Statement s = c.createStatement()) {
         boolean exists;
-        try (ResultSet rs = s.executeQuery(
-            "select 1 from pg_database where datname = '" + PEERS_DATABASE + "'")) {
+        try (ResultSet rs =
+            s.executeQuery("select 1 from pg_database where datname = '" + PEERS_DATABASE + "'")) {
           exists = rs.next();
         }
         if (!exists) {
@@ -134,14 +139,23 @@ final class Server implements AutoCloseable {
   }
 
   String version() throws SQLException {
-    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("select current_setting('server_version'),"
-            + " current_setting('shared_buffers'), current_setting('autovacuum'),"
-            + " current_setting('synchronous_commit')")) {
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "select current_setting('server_version'),"
+                    + " current_setting('shared_buffers'), current_setting('autovacuum'),"
+                    + " current_setting('synchronous_commit')")) {
       rs.next();
-      return "PostgreSQL " + rs.getString(1) + (embedded() ? " (embedded)" : "")
-          + "; shared_buffers " + rs.getString(2) + ", autovacuum " + rs.getString(3)
-          + ", synchronous_commit " + rs.getString(4);
+      return "PostgreSQL "
+          + rs.getString(1)
+          + (embedded() ? " (embedded)" : "")
+          + "; shared_buffers "
+          + rs.getString(2)
+          + ", autovacuum "
+          + rs.getString(3)
+          + ", synchronous_commit "
+          + rs.getString(4);
     }
   }
 

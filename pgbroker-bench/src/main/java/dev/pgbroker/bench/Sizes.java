@@ -14,12 +14,19 @@ import java.util.Map;
  * @param latencySpacingMs gap between those sends
  * @param peerMessages messages for each peer's enqueue and processing figures
  * @param peerLatencySamples spaced enqueues per peer latency figure
- * @param concurrency handlers (pgbroker) or worker threads (peers) running at once: 500, where
- *     the peers were as fast as or faster than at 64 (pgbroker, which prefetches, is the same)
+ * @param concurrency handlers (pgbroker) or worker threads (peers) running at once: 500, where the
+ *     peers were as fast as or faster than at 64 (pgbroker, which prefetches, is the same)
  * @param threads client threads for producers and the raw-SQL consumers
  */
-record Sizes(int messages, int backlog, int singleSends, int latencySamples,
-    int latencySpacingMs, int peerMessages, int peerLatencySamples, int concurrency,
+record Sizes(
+    int messages,
+    int backlog,
+    int singleSends,
+    int latencySamples,
+    int latencySpacingMs,
+    int peerMessages,
+    int peerLatencySamples,
+    int concurrency,
     int threads) {
 
   static Sizes defaults() {
@@ -31,10 +38,16 @@ record Sizes(int messages, int backlog, int singleSends, int latencySamples,
   }
 
   Sizes with(Integer messages, Integer backlog, Integer peerMessages, Integer concurrency) {
-    return new Sizes(messages != null ? messages : this.messages,
-        backlog != null ? backlog : this.backlog, singleSends, latencySamples, latencySpacingMs,
+    return new Sizes(
+        messages != null ? messages : this.messages,
+        backlog != null ? backlog : this.backlog,
+        singleSends,
+        latencySamples,
+        latencySpacingMs,
         peerMessages != null ? peerMessages : messages != null ? messages : this.peerMessages,
-        peerLatencySamples, concurrency != null ? concurrency : this.concurrency, threads);
+        peerLatencySamples,
+        concurrency != null ? concurrency : this.concurrency,
+        threads);
   }
 
   Map<String, Object> asMap() {
@@ -53,6 +66,8 @@ record Sizes(int messages, int backlog, int singleSends, int latencySamples,
 
   /** A label suffix when the peers run another message count than pgbroker, else empty. */
   String peerSizeNote() {
-    return peerMessages == messages ? "" : " (" + PgbrokerScenarios.count(peerMessages) + " messages)";
+    return peerMessages == messages
+        ? ""
+        : " (" + PgbrokerScenarios.count(peerMessages) + " messages)";
   }
 }

@@ -15,32 +15,60 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * CI runs the whole benchmark at its quick size: every scenario must run and reach the table,
- * the JSON and the docs page. Timings are never asserted; on a shared CI machine they mean
- * nothing at this size.
+ * CI runs the whole benchmark at its quick size: every scenario must run and reach the table, the
+ * JSON and the docs page. Timings are never asserted; on a shared CI machine they mean nothing at
+ * this size.
  */
 class BenchSmokeTest {
-  static final List<String> FIGURES = List.of(
-      "raw.insert", "raw.dequeue", "raw.single_insert",
-      "pgbroker.batch_send", "pgbroker.single_send", "pgbroker.worker", "pgbroker.heap_small",
-      "pgbroker.latency_notify", "pgbroker.latency_poll", "pgbroker.backlog_fill",
-      "pgbroker.backlog_worker", "pgbroker.heap_backlog",
-      "dbscheduler.enqueue", "dbscheduler.process", "dbscheduler.latency",
-      "jobrunr.enqueue", "jobrunr.process", "jobrunr.latency");
-  static final List<String> RATIOS = List.of("worker_vs_raw", "send_vs_raw",
-      "worker_vs_dbscheduler", "worker_vs_jobrunr", "backlog_vs_small", "heap_backlog_vs_small",
-      "latency_p50", "latency_p99");
+  static final List<String> FIGURES =
+      List.of(
+          "raw.insert",
+          "raw.dequeue",
+          "raw.single_insert",
+          "pgbroker.batch_send",
+          "pgbroker.single_send",
+          "pgbroker.worker",
+          "pgbroker.heap_small",
+          "pgbroker.latency_notify",
+          "pgbroker.latency_poll",
+          "pgbroker.backlog_fill",
+          "pgbroker.backlog_worker",
+          "pgbroker.heap_backlog",
+          "dbscheduler.enqueue",
+          "dbscheduler.process",
+          "dbscheduler.latency",
+          "jobrunr.enqueue",
+          "jobrunr.process",
+          "jobrunr.latency");
+  static final List<String> RATIOS =
+      List.of(
+          "worker_vs_raw",
+          "send_vs_raw",
+          "worker_vs_dbscheduler",
+          "worker_vs_jobrunr",
+          "backlog_vs_small",
+          "heap_backlog_vs_small",
+          "latency_p50",
+          "latency_p99");
 
   @Test
   void quickRunReportsEveryScenario(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("results.json");
     Path doc = dir.resolve("performance.md");
-    Files.writeString(doc, "# Performance\n\n" + Report.BEGIN + "\nold figures\n" + Report.END
-        + "\n\nafter\n");
+    Files.writeString(
+        doc, "# Performance\n\n" + Report.BEGIN + "\nold figures\n" + Report.END + "\n\nafter\n");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-    int exit = BenchMain.run(new PrintStream(out, true, StandardCharsets.UTF_8), "--quick",
-        "--db", TestDatabase.jdbcUrl(), "--out", json.toString(), "--write-docs", doc.toString());
+    int exit =
+        BenchMain.run(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            "--quick",
+            "--db",
+            TestDatabase.jdbcUrl(),
+            "--out",
+            json.toString(),
+            "--write-docs",
+            doc.toString());
 
     String table = out.toString(StandardCharsets.UTF_8);
     JsonNode results = new ObjectMapper().readTree(json.toFile());

@@ -13,9 +13,9 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Gives each test a {@link Broker} over a schema of its own, migrated fresh and dropped after
- * the test, on the server {@link TestDatabase} chose. Inject {@link Broker}, {@link DataSource}
- * or {@link TestSchema} as test method parameters.
+ * Gives each test a {@link Broker} over a schema of its own, migrated fresh and dropped after the
+ * test, on the server {@link TestDatabase} chose. Inject {@link Broker}, {@link DataSource} or
+ * {@link TestSchema} as test method parameters.
  */
 public final class BrokerExtension
     implements BeforeEachCallback, AfterEachCallback, ParameterResolver {

@@ -2,6 +2,7 @@ package dev.pgbroker.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pgbroker.Broker;
 import dev.pgbroker.testing.TestDatabase;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -23,10 +24,22 @@ class MigrateCommandTest {
 
     assertThat(first.exitCode()).as(first.transcript()).isZero();
     assertThat(first.out().strip())
-        .isEqualTo("schema " + schema + " is at version 1 (applied 1 migration)");
+        .isEqualTo(
+            "schema "
+                + schema
+                + " is at version "
+                + Broker.SCHEMA_VERSION
+                + " (applied "
+                + Broker.SCHEMA_VERSION
+                + " migrations)");
     assertThat(second.exitCode()).as(second.transcript()).isZero();
     assertThat(second.out().strip())
-        .isEqualTo("schema " + schema + " is at version 1 (applied 0 migrations)");
+        .isEqualTo(
+            "schema "
+                + schema
+                + " is at version "
+                + Broker.SCHEMA_VERSION
+                + " (applied 0 migrations)");
   }
 
   @Test

@@ -124,12 +124,12 @@ public final class Demo {
       tx.setAutoCommit(true);
     }
     QueueStats after = broker.stats(PAYMENTS);
-    List<Delivery> received = broker.receive(PAYMENTS, 10);
+    List<Delivery> received = broker.read(PAYMENTS, 10);
     out.printf(
         "  sent message %d in an open transaction; other connections see %d messages%n",
         id, live(during));
     out.printf(
-        "  rolled back: queue holds %d messages, receive returns %d, sent counter is %d%n",
+        "  rolled back: queue holds %d messages, read returns %d, sent counter is %d%n",
         live(after), received.size(), after.sent());
     if (live(during) + live(after) + received.size() + after.sent() > 0) {
       problems.add("the message of a rolled-back transaction was visible");
@@ -142,14 +142,14 @@ public final class Demo {
     long id =
         broker.send(
             REMINDERS, Map.of("remind", "invoice 7 is due"), SendOptions.none().delay(DELAY));
-    boolean early = !broker.receive(REMINDERS, 1).isEmpty();
+    boolean early = !broker.read(REMINDERS, 1).isEmpty();
     out.printf(
-        "  sent message %d with a %.1f s delay; receive right away returns %s%n",
+        "  sent message %d with a %.1f s delay; read right away returns %s%n",
         id, DELAY.toMillis() / 1e3, early ? "it (too early!)" : "nothing");
     Delivery got = null;
     long deadline = t0 + STAGE_LIMIT.toNanos();
     while (got == null && System.nanoTime() < deadline) {
-      List<Delivery> batch = broker.receive(REMINDERS, 1);
+      List<Delivery> batch = broker.read(REMINDERS, 1);
       if (batch.isEmpty()) {
         Thread.sleep(10); // a pull loop polls; broker.worker() would arm a timer for the due time
       } else {

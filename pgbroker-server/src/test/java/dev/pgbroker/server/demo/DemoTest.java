@@ -52,8 +52,8 @@ class DemoTest {
         .containsExactly(500, 500L, 0L, 0L, 1L, 1);
     assertThat(out.toString())
         .contains("other connections see 0 messages")
-        .contains("queue holds 0 messages, receive returns 0, sent counter is 0")
-        .contains("receive right away returns nothing")
+        .contains("queue holds 0 messages, read returns 0, sent counter is 0")
+        .contains("read right away returns nothing")
         .contains("failed 3 times and moved to the dead-letter store")
         .contains("attempt 3 at +", "has no currency (in consumer-");
   }

@@ -1,0 +1,65 @@
+package dev.pgbroker;
+
+import java.util.regex.Pattern;
+
+/**
+ * The input rules both faces enforce. Each is checked here, in Java, so a mistake fails at the line
+ * that made it, and again in SQL for clients of the SQL API; the comment on each names the SQL that
+ * mirrors it, and {@code BadInputTest} tries each through both.
+ */
+final class Checks {
+  /** Mirrors {@code _check_name} in code/10_helpers.sql. */
+  private static final Pattern QUEUE_NAME = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,62}");
+
+  /** Mirrors {@code _check_key} in code/10_helpers.sql (dedup and ordering keys). */
+  static final int MAX_KEY_CHARS = 512;
+
+  /** Mirrors {@code _nack} in code/50_settle.sql, which keeps the first 4,000 characters. */
+  static final int MAX_ERROR_CHARS = 4_000;
+
+  /** Mirrors {@code _read} in code/40_read.sql. */
+  static final int MAX_READ = 10_000;
+
+  private Checks() {}
+
+  static String queueName(String queue) {
+    if (queue == null || !QUEUE_NAME.matcher(queue).matches()) {
+      throw new IllegalArgumentException(
+          "invalid queue name "
+              + quote(queue)
+              + ": use 1 to 63 characters of a-z, 0-9, \"_\", \".\" or \"-\", starting with a letter"
+              + " or digit");
+    }
+    return queue;
+  }
+
+  static String key(String what, String key) {
+    if (key == null || key.isEmpty() || key.length() > MAX_KEY_CHARS) {
+      throw new IllegalArgumentException(
+          what
+              + " must be 1 to "
+              + MAX_KEY_CHARS
+              + " characters, was "
+              + (key == null ? "null" : key.length() + " characters"));
+    }
+    return key;
+  }
+
+  static int readMax(int max) {
+    if (max < 1 || max > MAX_READ) {
+      throw new IllegalArgumentException("max must be between 1 and " + MAX_READ + ", was " + max);
+    }
+    return max;
+  }
+
+  /** An error text as the message history keeps it. */
+  static String errorText(String error) {
+    return error == null || error.length() <= MAX_ERROR_CHARS
+        ? error
+        : error.substring(0, MAX_ERROR_CHARS);
+  }
+
+  static String quote(String s) {
+    return s == null ? "null" : "'" + s + "'";
+  }
+}

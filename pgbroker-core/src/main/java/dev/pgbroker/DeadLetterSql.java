@@ -1,0 +1,79 @@
+package dev.pgbroker;
+
+import java.sql.PreparedStatement;
+import java.sql.Types;
+import java.util.List;
+import javax.sql.DataSource;
+
+/** The statements about dead letters: list, find, replay and purge. */
+final class DeadLetterSql {
+  private final DataSource dataSource;
+  private final String schema;
+  private final Rows rows;
+
+  DeadLetterSql(DataSource dataSource, String schema, Rows rows) {
+    this.dataSource = dataSource;
+    this.schema = schema;
+    this.rows = rows;
+  }
+
+  /** The oldest first, at most {@code limit}; or only the one with {@code id} when not null. */
+  List<DeadLetter> list(String queue, Long id, int limit) {
+    return Sql.run(
+        dataSource,
+        "list dead letters of queue " + queue,
+        c -> {
+          try (PreparedStatement check =
+              c.prepareStatement("select 1 from " + schema + "._find_queue(?)")) {
+            check.setString(1, queue); // raises for an unknown queue
+            check.execute();
+          }
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "select * from "
+                      + schema
+                      + ".dead_letter"
+                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
+            ps.setString(1, queue); // queue name
+            ps.setObject(2, id, Types.BIGINT); // one dead letter's id, or null for all
+            ps.setObject(3, id, Types.BIGINT); // the same id
+            ps.setInt(4, limit); // most rows to return
+            return Sql.list(ps, rows::deadLetter);
+          }
+        });
+  }
+
+  /**
+   * Replays those in {@code ids} (null: any) whose errors contain {@code errorContains} (null:
+   * any).
+   */
+  int replay(String queue, Long[] ids, String errorContains) {
+    return Sql.run(
+        dataSource,
+        "replay dead letters of queue " + queue,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("select " + schema + ".replay_dead_letters(?, ?::bigint[], ?)")) {
+            ps.setString(1, queue); // queue name
+            ps.setArray(2, ids == null ? null : c.createArrayOf("bigint", ids)); // null: any id
+            ps.setString(3, errorContains); // text an error must contain; null: any
+            return Sql.single(ps, rs -> rs.getInt(1));
+          }
+        });
+  }
+
+  /** Deletes those in {@code ids} (null: all) for good. */
+  int purge(String queue, Long[] ids) {
+    return Sql.run(
+        dataSource,
+        "purge dead letters of queue " + queue,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("select " + schema + ".purge_dead_letters(?, ?::bigint[])")) {
+            ps.setString(1, queue); // queue name
+            ps.setArray(2, ids == null ? null : c.createArrayOf("bigint", ids)); // null: all
+            return Sql.single(ps, rs -> rs.getInt(1));
+          }
+        });
+  }
+}

@@ -1,0 +1,61 @@
+package dev.pgbroker;
+
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import javax.sql.DataSource;
+
+/**
+ * Vacuums the message table once it holds many dead rows, for servers whose autovacuum is off or
+ * behind: every finished message leaves a dead row at the head of the fetch index, which each fetch
+ * walks until vacuum clears it. A user without the right to vacuum gets a warning.
+ */
+final class HotTableVacuum implements Service {
+  /** Dead rows in the message table above which it is vacuumed. */
+  static final long DEAD_ROWS = 50_000;
+
+  private final DataSource dataSource;
+  private final String schema;
+  private final Duration interval;
+
+  HotTableVacuum(DataSource dataSource, String schema, Duration interval) {
+    this.dataSource = dataSource;
+    this.schema = schema;
+    this.interval = interval;
+  }
+
+  @Override
+  public String name() {
+    return "hot-table vacuum";
+  }
+
+  @Override
+  public Duration interval() {
+    return interval;
+  }
+
+  @Override
+  public void run() {
+    Sql.run(
+        dataSource,
+        "vacuum " + schema + ".message",
+        c -> {
+          if (!c.getAutoCommit()) {
+            return null; // VACUUM cannot run inside a transaction
+          }
+          long dead;
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "select coalesce(n_dead_tup, 0) from pg_stat_all_tables where relid = ?::regclass")) {
+            ps.setString(1, schema + ".message"); // the hot table
+            dead = Sql.single(ps, rs -> rs.getLong(1));
+          }
+          if (dead > DEAD_ROWS) {
+            try (Statement st = c.createStatement()) {
+              st.execute("vacuum " + schema + ".message");
+            }
+          }
+          return null;
+        });
+  }
+}

@@ -1,0 +1,205 @@
+package dev.pgbroker;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import javax.sql.DataSource;
+
+/**
+ * The statements about messages: send, read, settle and the next due time. Methods taking a {@link
+ * Connection} run on it inside whatever transaction it has open; the others run as one transaction
+ * of their own on a pooled connection.
+ */
+final class MessageSql {
+  /** Deliveries refused for a stale lease, and those that moved to the dead letters. */
+  record Settled(List<Delivery> stale, List<Delivery> dead) {}
+
+  private final DataSource dataSource;
+  private final String schema;
+  private final Rows rows;
+
+  MessageSql(DataSource dataSource, String schema, Rows rows) {
+    this.dataSource = dataSource;
+    this.schema = schema;
+    this.rows = rows;
+  }
+
+  DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** Stores the payloads (JSON texts) with the same options in one statement; returns their ids. */
+  List<Long> send(
+      Connection c, String queue, String[] payloads, String headersJson, SendOptions options)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select * from " + schema + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?)")) {
+      ps.setString(1, queue); // queue name
+      ps.setArray(2, c.createArrayOf("text", payloads)); // payloads, one per message
+      ps.setString(3, headersJson); // headers, or null for none
+      ps.setLong(4, options.delay().toMillis()); // delay before due, ms
+      ps.setInt(5, options.priority()); // priority
+      ps.setString(6, options.dedupKey()); // dedup key, or null
+      ps.setString(7, options.orderingKey()); // ordering key, or null
+      return Sql.list(ps, rs -> rs.getLong(1));
+    }
+  }
+
+  /**
+   * Leases up to {@code max} messages, at most {@code runMax} of one ordering key (a run sharing
+   * one lease), for {@code leaseMs} (null: the queue's visibility timeout). Sorted by priority,
+   * then id; a run's members may differ in priority, so group runs by lease before sorting.
+   */
+  List<Delivery> read(String queue, int max, Long leaseMs, int runMax) {
+    return Sql.run(
+        dataSource,
+        "read from " + queue,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "select r.* from "
+                      + schema
+                      + "._read(?, ?, ?::bigint, ?) r"
+                      + Sql.ASYNC_COMMIT)) {
+            ps.setString(1, queue); // queue name
+            ps.setInt(2, max); // most messages to lease
+            ps.setObject(3, leaseMs, Types.BIGINT); // lease length in ms; null: queue default
+            ps.setInt(4, runMax); // most messages of one ordering key
+            List<Delivery> out = Sql.list(ps, rs -> rows.delivery(queue, rs));
+            out.sort(
+                Comparator.comparingInt(Delivery::priority)
+                    .reversed()
+                    .thenComparingLong(Delivery::id));
+            return out;
+          }
+        });
+  }
+
+  /** Milliseconds until a message of the queue becomes due by time alone, or null if none. */
+  Long nextDueMs(String queue) {
+    return Sql.run(
+        dataSource,
+        "next due time of " + queue,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("select " + schema + "._next_due_ms(?)")) {
+            ps.setString(1, queue); // queue name
+            return Sql.single(ps, rs -> rs.getObject(1) == null ? null : rs.getLong(1));
+          }
+        });
+  }
+
+  // ---- settle: one statement per queue over arrays of ids and leases
+
+  Settled ack(Connection c, Collection<Delivery> ds) throws SQLException {
+    return settle(c, ds, "select r.id, r.lease, null from %s._ack(?, ?, ?) r", (ps, n) -> {});
+  }
+
+  /** Retries after {@code delayMs} (null: the queue's backoff), or dead-letters a last attempt. */
+  Settled nack(Connection c, Collection<Delivery> ds, Long delayMs, String error)
+      throws SQLException {
+    return settle(
+        c,
+        ds,
+        "select r.id, r.lease, r.outcome from %s._nack(?, ?, ?, ?, ?, false) r",
+        (ps, n) -> {
+          ps.setArray(4, c.createArrayOf("bigint", filled(n, delayMs))); // retry delays
+          ps.setArray(5, c.createArrayOf("text", filled(n, Checks.errorText(error)))); // errors
+        });
+  }
+
+  Settled deadLetter(Connection c, Collection<Delivery> ds, String error) throws SQLException {
+    return settle(
+        c,
+        ds,
+        "select r.id, r.lease, r.outcome from %s._nack(?, ?, ?, ?, ?, true) r",
+        (ps, n) -> {
+          ps.setArray(4, c.createArrayOf("bigint", filled(n, null))); // no retry
+          ps.setArray(5, c.createArrayOf("text", filled(n, Checks.errorText(error)))); // errors
+        });
+  }
+
+  /** Keeps the leases for {@code ms} from now; a lease that already ran out is stale. */
+  Settled extend(Connection c, Collection<Delivery> ds, long ms) throws SQLException {
+    return settle(
+        c,
+        ds,
+        "select r.id, r.lease, null from %s._extend(?, ?, ?, ?) r",
+        (ps, n) -> ps.setLong(4, ms)); // new lease length from now, ms
+  }
+
+  /** Gives back leases never used: due again at once, and the attempt does not count. */
+  Settled release(Connection c, Collection<Delivery> ds) throws SQLException {
+    return settle(c, ds, "select r.id, r.lease, null from %s._release(?, ?, ?) r", (ps, n) -> {});
+  }
+
+  /** Runs one of the settle methods as a transaction of its own on a pooled connection. */
+  <T> T run(String action, Sql.Work<T> work) {
+    return Sql.run(dataSource, action, work);
+  }
+
+  @FunctionalInterface
+  private interface Extra {
+    void bind(PreparedStatement ps, int n) throws SQLException;
+  }
+
+  /**
+   * A statement on a connection in autocommit mode is a transaction of its own, which may then
+   * commit asynchronously; one inside the caller's open transaction never does.
+   */
+  private Settled settle(Connection c, Collection<Delivery> deliveries, String sql, Extra extra)
+      throws SQLException {
+    Map<String, List<Delivery>> byQueue = new LinkedHashMap<>();
+    for (Delivery d : deliveries) {
+      Objects.requireNonNull(d, "delivery");
+      byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d);
+    }
+    List<Delivery> stale = new ArrayList<>();
+    List<Delivery> dead = new ArrayList<>();
+    String statement = String.format(sql, schema) + (c.getAutoCommit() ? Sql.ASYNC_COMMIT : "");
+    for (Map.Entry<String, List<Delivery>> e : byQueue.entrySet()) {
+      List<Delivery> batch = e.getValue();
+      Map<String, String> settled = new HashMap<>(); // "id/lease" to outcome
+      try (PreparedStatement ps = c.prepareStatement(statement)) {
+        ps.setString(1, e.getKey()); // queue name
+        ps.setArray(2, c.createArrayOf("bigint", batch.stream().map(Delivery::id).toArray()));
+        ps.setArray(3, c.createArrayOf("uuid", batch.stream().map(Delivery::lease).toArray()));
+        extra.bind(ps, batch.size());
+        for (String[] row :
+            Sql.list(
+                ps,
+                rs ->
+                    new String[] {
+                      rs.getLong(1) + "/" + rs.getString(2), String.valueOf(rs.getString(3))
+                    })) {
+          settled.put(row[0], row[1]);
+        }
+      }
+      for (Delivery d : batch) {
+        String outcome = settled.get(d.id() + "/" + d.lease());
+        if (outcome == null) {
+          stale.add(d);
+        } else if (outcome.equals("dead")) {
+          dead.add(d);
+        }
+      }
+    }
+    return new Settled(stale, dead);
+  }
+
+  private static Object[] filled(int n, Object value) {
+    Object[] a = new Object[n];
+    Arrays.fill(a, value);
+    return a;
+  }
+}

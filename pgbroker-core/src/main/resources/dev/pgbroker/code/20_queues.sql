@@ -1,0 +1,74 @@
+-- ---------------------------------------------------------------------------------------------
+-- Queues
+
+create function {{schema}}.create_queue(queue text, options jsonb default '{}') returns void
+language plpgsql as $$
+declare
+  o jsonb := coalesce(options, '{}');
+  backoff bigint[];
+  v bigint;
+  r {{schema}}.queue;
+begin
+  perform {{schema}}._check_name('queue', queue);
+  perform {{schema}}._check_keys('queue option', o, array['visibility_timeout_ms',
+    'max_attempts', 'backoff_ms', 'backoff_base_ms', 'backoff_max_ms', 'dead_letter',
+    'retention_ms', 'dedup_window_ms', 'max_payload_bytes']);
+  foreach v in array array[{{schema}}._ms(o, 'visibility_timeout_ms'),
+                           {{schema}}._ms(o, 'max_attempts', 2147483647),
+                           {{schema}}._ms(o, 'max_payload_bytes', 2147483647)] loop
+    if v = 0 then
+      perform {{schema}}._fail('visibility_timeout_ms, max_attempts and max_payload_bytes '
+        'must be > 0, was 0');
+    end if;
+  end loop;
+  if o ? 'backoff_ms' and o -> 'backoff_ms' <> 'null' then
+    if jsonb_typeof(o -> 'backoff_ms') <> 'array' or jsonb_array_length(o -> 'backoff_ms') = 0
+       or exists (select 1 from jsonb_array_elements(o -> 'backoff_ms') e
+                  where jsonb_typeof(e) <> 'number' or (e #>> '{}')::numeric < 0
+                     or (e #>> '{}')::numeric <> trunc((e #>> '{}')::numeric)) then
+      perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
+        '>= 0, was %s', o -> 'backoff_ms'));
+    end if;
+    backoff := array(select (e #>> '{}')::bigint from jsonb_array_elements(o -> 'backoff_ms') e);
+  end if;
+  if o ? 'dead_letter' and jsonb_typeof(o -> 'dead_letter') <> 'boolean' then
+    perform {{schema}}._fail(format('dead_letter must be true or false, was %s',
+      o -> 'dead_letter'));
+  end if;
+
+  insert into {{schema}}.queue as t (name) values (queue) on conflict (name) do nothing;
+  -- Only the keys given change, so create_queue is idempotent and also reconfigures.
+  update {{schema}}.queue as t set
+    visibility_timeout_ms = coalesce({{schema}}._ms(o, 'visibility_timeout_ms'),
+                                     t.visibility_timeout_ms),
+    max_attempts = coalesce({{schema}}._ms(o, 'max_attempts'), t.max_attempts),
+    backoff_ms = case when o ? 'backoff_ms' then backoff else t.backoff_ms end,
+    backoff_base_ms = coalesce({{schema}}._ms(o, 'backoff_base_ms'), t.backoff_base_ms),
+    backoff_max_ms = coalesce({{schema}}._ms(o, 'backoff_max_ms'), t.backoff_max_ms),
+    dead_letter = coalesce((o ->> 'dead_letter')::boolean, t.dead_letter),
+    retention_ms = coalesce({{schema}}._ms(o, 'retention_ms'), t.retention_ms),
+    dedup_window_ms = coalesce({{schema}}._ms(o, 'dedup_window_ms'), t.dedup_window_ms),
+    max_payload_bytes = coalesce({{schema}}._ms(o, 'max_payload_bytes'), t.max_payload_bytes)
+  where t.name = queue
+  returning t.* into r;
+  if r.backoff_max_ms < r.backoff_base_ms then
+    perform {{schema}}._fail(format('backoff_max_ms must be >= backoff_base_ms (%s), was %s',
+      r.backoff_base_ms, r.backoff_max_ms));
+  end if;
+end $$;
+
+-- Deletes the queue row first: that waits for senders holding it, so the message delete after
+-- it sees every message they committed.
+create function {{schema}}.delete_queue(queue text) returns boolean
+language plpgsql as $$
+declare
+  existed boolean;
+begin
+  perform {{schema}}._check_name('queue', queue);
+  delete from {{schema}}.queue q where q.name = delete_queue.queue;
+  existed := found;
+  delete from {{schema}}.message m where m.queue = delete_queue.queue;
+  delete from {{schema}}.counter c where c.queue = delete_queue.queue;
+  return existed;
+end $$;
+

@@ -1,0 +1,145 @@
+-- ---------------------------------------------------------------------------------------------
+-- Send. _send stores a batch of payloads with the same options in one statement; send and
+-- send_batch are its friendly faces.
+
+create function {{schema}}._send(q text, payloads jsonb[], headers jsonb, delay_ms bigint,
+                                 priority integer, dedup_key text, ordering_key text)
+returns setof bigint language plpgsql as $$
+declare
+  cfg {{schema}}.queue := {{schema}}._find_queue(q, true);
+  n integer := coalesce(cardinality(payloads), 0);
+  bad record;
+  new_id bigint;
+  got bigint;
+begin
+  if n = 0 then
+    perform {{schema}}._fail('a send needs at least one payload');
+  end if;
+  if delay_ms < 0 then
+    perform {{schema}}._fail(format('delay must be >= 0 ms, was %s ms', delay_ms));
+  end if;
+  perform {{schema}}._check_key('dedup_key', dedup_key);
+  perform {{schema}}._check_key('ordering_key', ordering_key);
+  if dedup_key is not null and n > 1 then
+    perform {{schema}}._fail('a dedup key names one message; send deduplicated messages one by one');
+  end if;
+  select u.i, octet_length(u.p::text) as size into bad
+  from unnest(payloads) with ordinality as u(p, i)
+  where u.p is null or octet_length(u.p::text) > cfg.max_payload_bytes
+  limit 1;
+  if found then
+    if bad.size is null then
+      perform {{schema}}._fail(format('payload must not be null (message %s)', bad.i));
+    end if;
+    perform {{schema}}._fail(format('payload of %s bytes is over queue %L''s limit of %s bytes '
+      '(message %s)', bad.size, q, cfg.max_payload_bytes, bad.i));
+  end if;
+
+  if dedup_key is null then
+    return query
+      insert into {{schema}}.message (queue, payload, headers, priority, ordering_key, visible_at)
+      select q, u.p, coalesce(headers, '{}'), coalesce(priority, 0), ordering_key,
+             clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond'
+      from unnest(payloads) with ordinality as u(p, i)
+      order by u.i
+      returning id;
+    perform {{schema}}._count(q, n, 0, 0, 0);
+    return;
+  end if;
+
+  -- The message claims its key first; a key held by a live message, or by one finished within
+  -- the dedup window, yields that message's id and stores nothing.
+  -- Neither step locks the row of a key that is still held: an ON CONFLICT DO UPDATE would,
+  -- and an open transaction that merely hit a duplicate would then block the original's ack.
+  new_id := nextval('{{schema}}.message_id_seq');
+  loop
+    insert into {{schema}}.dedup as d (queue, dedup_key, message_id)
+    values (q, dedup_key, new_id)
+    on conflict on constraint dedup_pkey do nothing
+    returning d.message_id into got;
+    exit when got is not null;
+    update {{schema}}.dedup d set message_id = new_id, expires_at = null
+    where d.queue = q and d.dedup_key = _send.dedup_key and d.expires_at <= clock_timestamp()
+    returning d.message_id into got;
+    exit when got is not null;
+    select d.message_id into got from {{schema}}.dedup d
+    where d.queue = q and d.dedup_key = _send.dedup_key;
+    if got is not null then
+      return next got; -- a live message, or one finished within the dedup window
+      return;
+    end if;
+    -- the key's row vanished between the steps (its window ended): try again
+  end loop;
+  insert into {{schema}}.message (id, queue, payload, headers, priority, dedup_key,
+                                  ordering_key, visible_at)
+  values (new_id, q, payloads[1], coalesce(headers, '{}'), coalesce(priority, 0), dedup_key,
+          ordering_key, clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond');
+  perform {{schema}}._count(q, 1, 0, 0, 0);
+  return next new_id;
+end $$;
+
+create function {{schema}}._send_options(options jsonb, single boolean,
+  out headers jsonb, out delay_ms bigint, out priority integer, out dedup_key text,
+  out ordering_key text)
+language plpgsql immutable as $$
+declare
+  o jsonb := coalesce(options, '{}');
+begin
+  perform {{schema}}._check_keys('send option', o, case when single
+    then array['delay_ms', 'priority', 'dedup_key', 'ordering_key', 'headers']
+    else array['delay_ms', 'priority', 'ordering_key', 'headers'] end);
+  if o ? 'delay_ms' and (jsonb_typeof(o -> 'delay_ms') <> 'number'
+                         or (o ->> 'delay_ms')::numeric < 0
+                         or (o ->> 'delay_ms')::numeric > 1e15) then
+    perform {{schema}}._fail(format('delay_ms must be a number from 0 to 1e15, was %s',
+      o -> 'delay_ms'));
+  end if;
+  if o ? 'priority' and (jsonb_typeof(o -> 'priority') <> 'number'
+                         or abs((o ->> 'priority')::numeric) > 1000000) then
+    perform {{schema}}._fail(format('priority must be a whole number between -1000000 and '
+      '1000000, was %s', o -> 'priority'));
+  end if;
+  if o ? 'headers' and jsonb_typeof(o -> 'headers') <> 'object' then
+    perform {{schema}}._fail(format('headers must be a JSON object, was %s', o -> 'headers'));
+  end if;
+  headers := o -> 'headers';
+  delay_ms := (o ->> 'delay_ms')::numeric::bigint;
+  priority := (o ->> 'priority')::numeric::integer;
+  dedup_key := o ->> 'dedup_key';
+  ordering_key := o ->> 'ordering_key';
+end $$;
+
+create function {{schema}}.send(queue text, payload jsonb, options jsonb default '{}')
+returns bigint language sql as $$
+  select {{schema}}._send(queue, array[payload], o.headers, o.delay_ms, o.priority, o.dedup_key,
+                          o.ordering_key)
+  from {{schema}}._send_options(options, true) o;
+$$;
+
+create function {{schema}}.send_batch(queue text, payloads jsonb[], options jsonb default '{}')
+returns setof bigint language sql as $$
+  select {{schema}}._send(queue, payloads, o.headers, o.delay_ms, o.priority, null,
+                          o.ordering_key)
+  from {{schema}}._send_options(options, false) o;
+$$;
+
+-- A finished (acked, dead-lettered or dropped) message's dedup key keeps counting for the
+-- queue's dedup window, then frees up.
+create function {{schema}}._finish_dedup() returns trigger language plpgsql as $$
+declare
+  window_ms bigint;
+begin
+  select q.dedup_window_ms into window_ms from {{schema}}.queue q where q.name = old.queue;
+  if window_ms > 0 then
+    update {{schema}}.dedup d set expires_at = clock_timestamp() + window_ms * interval '1 millisecond'
+    where d.queue = old.queue and d.dedup_key = old.dedup_key and d.message_id = old.id;
+  else
+    delete from {{schema}}.dedup d
+    where d.queue = old.queue and d.dedup_key = old.dedup_key and d.message_id = old.id;
+  end if;
+  return null;
+end $$;
+
+create trigger message_dedup_finished after delete on {{schema}}.message
+  for each row when (old.dedup_key is not null) execute function {{schema}}._finish_dedup();
+

@@ -1,0 +1,223 @@
+-- ---------------------------------------------------------------------------------------------
+-- Read: lease deliverable messages.
+--
+-- Ordering keys. At most one lease per (queue, ordering key) is live at any instant, and a key's
+-- messages are leased in id order. Three devices keep that true under every race:
+--  * A reader holds the key's advisory lock (pg_try_advisory_xact_lock, never waiting) while it
+--    decides, so two readers never decide about one key at once; the statements it runs after
+--    taking the lock see every lease committed by whoever held the lock before.
+--  * Messages waiting behind a held key are parked: visible_at = 'infinity' takes them out of the
+--    fetch index's range, so a stuck key with a long backlog costs other reads nothing.
+--  * A reader parks only while holding a FOR SHARE lock on what blocks the key (its live lease,
+--    or its earliest message when that is not yet due). Whatever later settles that message must
+--    wait for the reader's commit, so its _unpark sees the parked messages and frees the next one.
+-- A lease may cover a run: the key's next messages in id order, for a consumer that handles them
+-- one after another (the worker does; read() leases one message per key).
+
+-- The advisory lock that serialises readers of one key of one queue in this schema.
+create function {{schema}}._key_lock(q text, k text) returns bigint
+language sql immutable as $$
+  select hashtextextended('{{schema}}' || chr(31) || q || chr(31) || k, 0);
+$$;
+
+-- The history entry of an attempt whose lease ran out.
+create function {{schema}}._expired(attempt integer, at timestamptz) returns jsonb
+language sql immutable as $$
+  select jsonb_build_object('attempt', attempt, 'at', at,
+    'error', 'lease expired: the consumer neither acked nor nacked in time');
+$$;
+
+-- Dead-letters (or drops) messages whose lease ran out after their last allowed attempt.
+create function {{schema}}._bury_expired(cfg {{schema}}.queue, ids bigint[]) returns void
+language sql as $$
+  with expired as (
+    delete from {{schema}}.message m
+    where m.id = any (ids) and m.queue = cfg.name
+    returning m.*
+  ), buried as (
+    insert into {{schema}}.dead_letter (id, queue, payload, headers, priority, ordering_key,
+                                        dedup_key, attempts, enqueued_at, errors)
+    select e.id, e.queue, e.payload, e.headers, e.priority, e.ordering_key, e.dedup_key,
+           e.attempt, e.enqueued_at,
+           e.errors || jsonb_build_array({{schema}}._expired(e.attempt, clock_timestamp()))
+    from expired e where cfg.dead_letter
+  )
+  insert into {{schema}}.counter (queue, failed, dead)
+  select cfg.name, count(*), count(*) from expired having count(*) > 0;
+$$;
+
+-- Leases up to max_messages deliverable messages, at most run_max per ordering key (a run of
+-- the key's next messages, sharing one lease token). Lease expiry counts from this statement on
+-- the database clock.
+create function {{schema}}._read(q text, max_messages integer, visibility_timeout_ms bigint,
+                                 run_max integer)
+returns table (id bigint, lease uuid, attempt integer, payload jsonb, headers jsonb,
+               enqueued_at timestamptz, priority integer, ordering_key text)
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  cfg {{schema}}.queue := {{schema}}._find_queue(q);
+  vt bigint := coalesce(visibility_timeout_ms, cfg.visibility_timeout_ms);
+  t timestamptz := clock_timestamp();
+  plain tid[];       -- picked messages without a key, to lease
+  plain_dead bigint[];
+  keyed bigint[];    -- picked messages with a key
+  keys text[];       -- their keys whose advisory lock this reader holds
+  free text[];       -- of those, keys with no live lease whose earliest message can run
+  blockers bigint[]; -- what holds the other locked keys: their live lease or earliest message
+  held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
+begin
+  if max_messages is null or max_messages < 1 or max_messages > 10000 then
+    perform {{schema}}._fail(format('max_messages must be between 1 and 10000, was %s',
+      coalesce(max_messages::text, 'null')));
+  end if;
+  if vt <= 0 then
+    perform {{schema}}._fail(format('visibility_timeout_ms must be > 0, was %s', vt));
+  end if;
+  if current_setting('transaction_isolation') <> 'read committed' then
+    -- each statement below must see what other readers committed before it began
+    perform {{schema}}._fail(format('read needs the read committed isolation level, was %s',
+      current_setting('transaction_isolation')));
+  end if;
+
+  select array_agg(p.tid) filter (where p.ordering_key is null and not p.exhausted),
+         array_agg(p.id) filter (where p.ordering_key is null and p.exhausted),
+         array_agg(p.id) filter (where p.ordering_key is not null)
+  into plain, plain_dead, keyed
+  from (select m.id, m.ctid as tid, m.ordering_key,
+               m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
+        from {{schema}}.message m
+        where m.queue = cfg.name and m.visible_at <= t
+        order by m.priority desc, m.visible_at, m.id
+        limit max_messages
+        for update skip locked) p;
+
+  if plain_dead is not null then
+    perform {{schema}}._bury_expired(cfg, plain_dead);
+  end if;
+  if plain is not null then
+    return query
+      update {{schema}}.message m
+      set lease = gen_random_uuid(), attempt = m.attempt + 1,
+          visible_at = clock_timestamp() + vt * interval '1 millisecond',
+          errors = case when m.lease is null then m.errors  -- a lease that ran out is an attempt
+                   else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+      where m.ctid = any (plain) -- the locked rows cannot move: no index probe
+      returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
+                m.ordering_key;
+  end if;
+  if keyed is null then
+    return;
+  end if;
+
+  -- At most 256 keys per read: each advisory lock takes a slot in the server's lock table.
+  select array_agg(k.k) into keys
+  from (select distinct m.ordering_key as k from {{schema}}.message m
+        where m.id = any (keyed) limit 256) k
+  where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
+  if keys is null then
+    return;
+  end if;
+  perform {{schema}}._bury_expired(cfg, array(
+    select m.id from {{schema}}.message m
+    where m.id = any (keyed) and m.ordering_key = any (keys)
+      and m.lease is not null and m.attempt >= cfg.max_attempts));
+
+  with state as (
+    select k.k,
+           (select array_agg(h.id) from {{schema}}.message h
+            where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
+              and h.visible_at > t) as live,
+           (select h.id from {{schema}}.message h
+            where h.queue = cfg.name and h.ordering_key = k.k
+            order by h.id limit 1) as first,
+           (select h.id = any (keyed) or h.visible_at = 'infinity' from {{schema}}.message h
+            where h.queue = cfg.name and h.ordering_key = k.k
+            order by h.id limit 1) as runnable
+    from unnest(keys) k(k)
+  )
+  select array_agg(s.k) filter (where s.live is null and s.runnable),
+         array_agg(b.id) filter (where b.id is not null)
+  into free, blockers
+  from state s
+  left join lateral unnest(case when s.live is not null then s.live
+                                when not s.runnable then array[s.first] end) b(id) on true;
+
+  if blockers is not null then
+    with locked as (
+      select m.id, m.ordering_key from {{schema}}.message m
+      where m.id = any (blockers) for share skip locked
+    ), wanted as (
+      select m.ordering_key, count(*) as n from {{schema}}.message m
+      where m.id = any (blockers) group by m.ordering_key
+    )
+    select array_agg(w.ordering_key) into held
+    from wanted w
+    where w.n = (select count(*) from locked l where l.ordering_key = w.ordering_key);
+  end if;
+
+  if free is not null then
+    return query
+      with run as (
+        select r.id, f.token
+        from (select k, gen_random_uuid() as token from unnest(free) k) f
+        cross join lateral (
+          select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
+                         over (order by h.id) as ok
+          from (select h.id, h.visible_at from {{schema}}.message h
+                where h.queue = cfg.name and h.ordering_key = f.k
+                order by h.id limit run_max) h) r
+        where r.ok
+      )
+      update {{schema}}.message m
+      set lease = run.token, attempt = m.attempt + 1,
+          visible_at = clock_timestamp() + vt * interval '1 millisecond',
+          errors = case when m.lease is null then m.errors
+                   else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+      from run
+      where m.id = run.id
+      returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
+                m.ordering_key;
+  end if;
+
+  -- Picked messages of keys that stay held (or were just leased) wait parked; their expired
+  -- leases end here, recorded as an attempt.
+  update {{schema}}.message m
+  set visible_at = 'infinity', lease = null,
+      errors = case when m.lease is null then m.errors
+               else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+  where m.id = any (keyed) and m.visible_at <= t
+    and (m.ordering_key = any (held) or m.ordering_key = any (free));
+end $$;
+
+-- Leases up to max_messages deliverable messages for visibility_timeout_ms (null: the queue's
+-- setting), at most one per ordering key.
+create function {{schema}}.read(queue text, max_messages integer,
+                                visibility_timeout_ms bigint default null)
+returns table (id bigint, lease uuid, attempt integer, payload jsonb, headers jsonb,
+               enqueued_at timestamptz, priority integer, ordering_key text)
+language sql as $$
+  select * from {{schema}}._read(queue, max_messages, visibility_timeout_ms, 1);
+$$;
+
+-- After settling messages of these keys: where a key has no live lease left and its earliest
+-- message is parked, makes that message deliverable now. Returns how many it woke.
+create function {{schema}}._unpark(q text, keys text[]) returns integer
+language plpgsql as $$
+declare
+  n integer;
+begin
+  if keys is null or cardinality(keys) = 0 then
+    return 0;
+  end if;
+  update {{schema}}.message m set visible_at = clock_timestamp()
+  from (select (select h.id from {{schema}}.message h
+                where h.queue = q and h.ordering_key = k.k order by h.id limit 1) as id
+        from (select distinct k from unnest(keys) k) k
+        where not exists (select 1 from {{schema}}.message h
+                          where h.queue = q and h.ordering_key = k.k and h.lease is not null
+                            and h.visible_at > clock_timestamp())) first
+  where m.id = first.id and m.visible_at = 'infinity';
+  get diagnostics n = row_count;
+  return n;
+end $$;

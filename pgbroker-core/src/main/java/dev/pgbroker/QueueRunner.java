@@ -84,6 +84,9 @@ final class QueueRunner {
   private final Loop fetcher;
   private volatile boolean stopped;
 
+  /** Reads in a row that came back empty while a message was due; the fetcher's own. */
+  private int emptyWhileDue;
+
   QueueRunner(
       MessageSql messages,
       Notifier notifier,
@@ -262,9 +265,17 @@ final class QueueRunner {
   /** How long an idle fetcher may sleep: the poll interval, or less if a message is due sooner. */
   private long untilDue() {
     Long due = messages.nextDueMs(queue);
-    return due == null
-        ? pollInterval.toMillis()
-        : Math.max(1, Math.min(due, pollInterval.toMillis()));
+    if (due == null) {
+      return pollInterval.toMillis();
+    }
+    if (due > 0) {
+      emptyWhileDue = 0;
+      return Math.min(due, pollInterval.toMillis());
+    }
+    // Due now, yet the read got none: another reader holds them for a moment (or a key of
+    // theirs). Look again soon, backing off in case that reader is a long transaction.
+    emptyWhileDue = Math.min(emptyWhileDue + 1, 12);
+    return Math.min(1L << (emptyWhileDue - 1), pollInterval.toMillis());
   }
 
   private Outcome run(Delivery d) {

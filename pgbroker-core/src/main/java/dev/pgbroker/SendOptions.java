@@ -55,12 +55,12 @@ public final class SendOptions {
 
   /** A send whose key matches a live (or recently finished) message stores nothing new. */
   public SendOptions dedupKey(String key) {
-    return new SendOptions(delayMs, priority, key("dedupKey", key), orderingKey, headers);
+    return new SendOptions(delayMs, priority, Checks.key("dedupKey", key), orderingKey, headers);
   }
 
   /** Messages with the same ordering key are delivered one at a time, in send order. */
   public SendOptions orderingKey(String key) {
-    return new SendOptions(delayMs, priority, dedupKey, key("orderingKey", key), headers);
+    return new SendOptions(delayMs, priority, dedupKey, Checks.key("orderingKey", key), headers);
   }
 
   public SendOptions header(String name, String value) {
@@ -90,15 +90,6 @@ public final class SendOptions {
 
   public Map<String, String> headers() {
     return headers;
-  }
-
-  private static String key(String name, String key) {
-    Objects.requireNonNull(key, name);
-    if (key.isEmpty() || key.length() > 512) {
-      throw new IllegalArgumentException(
-          name + " must be 1 to 512 characters, was " + key.length() + " characters");
-    }
-    return key;
   }
 
   @Override

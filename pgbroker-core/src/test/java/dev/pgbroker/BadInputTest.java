@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestDatabase;
 import dev.pgbroker.testing.TestSchema;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -128,6 +131,59 @@ class BadInputTest {
         .hasStackTraceContaining("unknown queue option key 'colour'");
     assertThat(broker.queueOptions("jobs").maxAttempts())
         .isEqualTo(QueueOptions.DEFAULT_MAX_ATTEMPTS);
+    assertUnchanged();
+  }
+
+  @Test
+  void keysOverTheLimitAreRefusedOnBothFaces() {
+    String tooLong = "k".repeat(Checks.MAX_KEY_CHARS + 1);
+    assertThatThrownBy(() -> SendOptions.none().orderingKey(tooLong))
+        .hasMessage("orderingKey must be 1 to 512 characters, was 513 characters");
+    assertThatThrownBy(() -> SendOptions.none().dedupKey(""))
+        .hasMessage("dedupKey must be 1 to 512 characters, was 0 characters");
+    assertThatThrownBy(
+            () ->
+                schema.execute(
+                    "select %s.send('jobs', '1', '{\"ordering_key\": \"" + tooLong + "\"}')"))
+        .hasStackTraceContaining("ordering_key must be 1 to 512 characters, was 513 characters");
+    assertThatThrownBy(() -> schema.execute("select %s.send('jobs', '1', '{\"dedup_key\": \"\"}')"))
+        .hasStackTraceContaining("dedup_key must be 1 to 512 characters, was 0 characters");
+    assertThat(broker.send("jobs", 1, SendOptions.none().orderingKey("k".repeat(512))))
+        .isPositive();
+  }
+
+  @Test
+  void errorTextsKeepTheSameLengthOnBothFaces() {
+    broker.send("jobs", "second");
+    List<Delivery> two = broker.read("jobs", 2);
+    broker.nack(two.get(0), "j".repeat(5000));
+    schema.execute(
+        "select %s.nack('jobs', "
+            + two.get(1).id()
+            + ", '"
+            + two.get(1).lease()
+            + "', 0, '"
+            + "s".repeat(5000)
+            + "')");
+    assertThat(
+            schema.count(
+                "select max(length(e ->> 'error')) from %s.message, jsonb_array_elements(errors) e"))
+        .isEqualTo(Checks.MAX_ERROR_CHARS);
+  }
+
+  @Test
+  void readOutsideReadCommittedIsRefused(DataSource ds) throws Exception {
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      try (Statement st = c.createStatement()) {
+        assertThatThrownBy(
+                () -> st.executeQuery("select * from " + schema.name() + ".read('jobs', 1)"))
+            .hasMessageContaining(
+                "read needs the read committed isolation level, was repeatable read");
+      }
+      c.rollback();
+    }
     assertUnchanged();
   }
 

@@ -1,10 +1,13 @@
 package dev.pgbroker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestSchema;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -16,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import javax.sql.DataSource;
@@ -159,5 +163,140 @@ class OrderingKeyTest {
     assertThat(broker.read("replayed", 10)).as("the key is in flight").isEmpty();
     broker.ack(next);
     assertThat(broker.read("replayed", 10)).extracting(Delivery::id).containsExactly(head);
+  }
+
+  @Test
+  void readInsideAnOpenTransactionHoldsItsKeyAgainstEveryOtherReader(
+      Broker broker, DataSource ds, TestSchema s) throws Exception {
+    broker.createQueue("open");
+    String read = "select id, lease from " + s.name() + ".read('open', 10)";
+    try (Connection sender = ds.getConnection();
+        Connection first = ds.getConnection();
+        Connection second = ds.getConnection()) {
+      sender.setAutoCommit(false);
+      first.setAutoCommit(false);
+      broker.send(sender, "open", "older", SendOptions.none().orderingKey("k"));
+      long newer = broker.send("open", "newer", SendOptions.none().orderingKey("k"));
+      List<long[]> got = leases(first, read);
+      assertThat(got).extracting(r -> r[0]).containsExactly(newer);
+      sender.commit(); // the older message is now visible, while the newer one's lease is not yet
+
+      assertThat(leases(second, read)).as("the open reader holds the key").isEmpty();
+      first.commit();
+      assertThat(leases(second, read)).as("the newer one is leased").isEmpty();
+      assertThat(s.count("select count(*) from %s.message where visible_at = 'infinity'"))
+          .as("the older one waits parked")
+          .isOne();
+    }
+    assertThat(broker.read("open", 10)).as("nothing while the newer one is leased").isEmpty();
+    s.execute(
+        "select %s.ack('open', id, lease::text) from %s.message where lease is not null"
+            .replace("%s", s.name()));
+    assertThat(broker.read("open", 10))
+        .extracting(d -> d.payload(String.class))
+        .containsExactly("older");
+  }
+
+  @Test
+  void backlogBehindAHeldKeyIsParkedOutOfTheFetchPath(Broker broker, TestSchema s) {
+    broker.createQueue("stuck");
+    broker.sendBatch(
+        "stuck", IntStream.range(0, 300).boxed().toList(), SendOptions.none().orderingKey("stuck"));
+    Delivery head = broker.read("stuck", 1).get(0);
+    broker.sendBatch("stuck", List.of("a", "b", "c"));
+
+    assertThat(broker.read("stuck", 50))
+        .as("the held key's backlog is parked on the way, and the read goes on past it")
+        .extracting(d -> d.payload(String.class))
+        .containsExactly("a", "b", "c");
+    assertThat(s.count("select count(*) from %s.message where visible_at = 'infinity'"))
+        .isEqualTo(299);
+    broker.send("stuck", "d");
+    assertThat(broker.read("stuck", 50))
+        .extracting(d -> d.payload(String.class))
+        .containsExactly("d");
+    assertThat(broker.stats("stuck").ready()).as("parked messages count as ready").isEqualTo(299);
+
+    broker.ack(head);
+    assertThat(broker.read("stuck", 10))
+        .as("settling the head wakes the next of its key")
+        .extracting(d -> d.payload(Integer.class))
+        .containsExactly(1);
+  }
+
+  @Test
+  void workerDrainsKeysWithoutWaitingForAPoll(Broker broker) {
+    broker.createQueue("keys");
+    int keys = 5;
+    int perKey = 200;
+    for (int k = 0; k < keys; k++) {
+      broker.sendBatch(
+          "keys",
+          IntStream.range(0, perKey).mapToObj(seq -> new Step("", seq)).toList(),
+          SendOptions.none().orderingKey("k" + k));
+    }
+    Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
+    // No notifications and a poll far away: only settling a key's message may bring the next.
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "keys",
+                d ->
+                    seen.computeIfAbsent(
+                            d.orderingKey(), x -> Collections.synchronizedList(new ArrayList<>()))
+                        .add(d.payload(Step.class).seq()))
+            .listenNotify(false)
+            .pollInterval(Duration.ofMinutes(10))
+            .start()) {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> seen.values().stream().mapToInt(List::size).sum() == keys * perKey);
+    }
+    assertThat(seen).hasSize(keys);
+    seen.values()
+        .forEach(
+            got ->
+                assertThat(got)
+                    .containsExactlyElementsOf(IntStream.range(0, perKey).boxed().toList()));
+  }
+
+  @Test
+  void aRunMemberThatFailsGivesBackTheRestSoNothingOvertakesIt(Broker broker) {
+    broker.createQueue("run", QueueOptions.defaults().backoffSchedule(Duration.ofMillis(50)));
+    broker.sendBatch(
+        "run",
+        IntStream.range(0, 10).mapToObj(seq -> new Step("k", seq)).toList(),
+        SendOptions.none().orderingKey("k"));
+    List<Integer> handled = Collections.synchronizedList(new ArrayList<>());
+    AtomicBoolean failedOnce = new AtomicBoolean();
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "run",
+                d -> {
+                  int seq = d.payload(Step.class).seq();
+                  if (seq == 3 && failedOnce.compareAndSet(false, true)) {
+                    throw new IllegalStateException("once");
+                  }
+                  handled.add(seq);
+                })
+            .start()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> handled.size() == 10);
+    }
+    assertThat(failedOnce).isTrue();
+    assertThat(handled).containsExactlyElementsOf(IntStream.range(0, 10).boxed().toList());
+  }
+
+  private static List<long[]> leases(Connection c, String sql) throws Exception {
+    List<long[]> out = new ArrayList<>();
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(new long[] {rs.getLong(1)});
+      }
+    }
+    return out;
   }
 }

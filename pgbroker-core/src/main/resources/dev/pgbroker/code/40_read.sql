@@ -66,6 +66,10 @@ declare
   free text[];       -- of those, keys with no live lease whose earliest message can run
   blockers bigint[]; -- what holds the other locked keys: their live lease or earliest message
   held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
+  got integer;
+  total integer := 0;
+  key_locks integer := 0;
+  rounds integer := 0;
 begin
   if max_messages is null or max_messages < 1 or max_messages > 10000 then
     perform {{schema}}._fail(format('max_messages must be between 1 and 10000, was %s',
@@ -80,114 +84,123 @@ begin
       current_setting('transaction_isolation')));
   end if;
 
-  select array_agg(p.tid) filter (where p.ordering_key is null and not p.exhausted),
-         array_agg(p.id) filter (where p.ordering_key is null and p.exhausted),
-         array_agg(p.id) filter (where p.ordering_key is not null)
-  into plain, plain_dead, keyed
-  from (select m.id, m.ctid as tid, m.ordering_key,
-               m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
-        from {{schema}}.message m
-        where m.queue = cfg.name and m.visible_at <= t
-        order by m.priority desc, m.visible_at, m.id
-        limit max_messages
-        for update skip locked) p;
+  loop
+    held := null;
+    select array_agg(p.tid) filter (where p.ordering_key is null and not p.exhausted),
+           array_agg(p.id) filter (where p.ordering_key is null and p.exhausted),
+           array_agg(p.id) filter (where p.ordering_key is not null)
+    into plain, plain_dead, keyed
+    from (select m.id, m.ctid as tid, m.ordering_key,
+                 m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
+          from {{schema}}.message m
+          where m.queue = cfg.name and m.visible_at <= t
+          order by m.priority desc, m.visible_at, m.id
+          limit max_messages - total
+          for update skip locked) p;
 
-  if plain_dead is not null then
-    perform {{schema}}._bury_expired(cfg, plain_dead);
-  end if;
-  if plain is not null then
-    return query
-      update {{schema}}.message m
-      set lease = gen_random_uuid(), attempt = m.attempt + 1,
-          visible_at = clock_timestamp() + vt * interval '1 millisecond',
-          errors = case when m.lease is null then m.errors  -- a lease that ran out is an attempt
-                   else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
-      where m.ctid = any (plain) -- the locked rows cannot move: no index probe
-      returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
-                m.ordering_key;
-  end if;
-  if keyed is null then
-    return;
-  end if;
+    if plain_dead is not null then
+      perform {{schema}}._bury_expired(cfg, plain_dead);
+    end if;
+    if plain is not null then
+      return query
+        update {{schema}}.message m
+        set lease = gen_random_uuid(), attempt = m.attempt + 1,
+            visible_at = clock_timestamp() + vt * interval '1 millisecond',
+            errors = case when m.lease is null then m.errors  -- a lease that ran out is an attempt
+                     else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+        where m.ctid = any (plain) -- the locked rows cannot move: no index probe
+        returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
+                  m.ordering_key;
+      get diagnostics got = row_count;
+      total := total + got;
+    end if;
+    exit when keyed is null;
 
-  -- At most 256 keys per read: each advisory lock takes a slot in the server's lock table.
-  select array_agg(k.k) into keys
-  from (select distinct m.ordering_key as k from {{schema}}.message m
-        where m.id = any (keyed) limit 256) k
-  where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
-  if keys is null then
-    return;
-  end if;
-  perform {{schema}}._bury_expired(cfg, array(
-    select m.id from {{schema}}.message m
-    where m.id = any (keyed) and m.ordering_key = any (keys)
-      and m.lease is not null and m.attempt >= cfg.max_attempts));
+    -- At most 256 keys per read: each advisory lock takes a slot in the server's lock table.
+    select array_agg(k.k) into keys
+    from (select distinct m.ordering_key as k from {{schema}}.message m
+          where m.id = any (keyed) limit 256 - key_locks) k
+    where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
+    exit when keys is null;
+    key_locks := key_locks + cardinality(keys);
+    perform {{schema}}._bury_expired(cfg, array(
+      select m.id from {{schema}}.message m
+      where m.id = any (keyed) and m.ordering_key = any (keys)
+        and m.lease is not null and m.attempt >= cfg.max_attempts));
 
-  with state as (
-    select k.k,
-           (select array_agg(h.id) from {{schema}}.message h
-            where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
-              and h.visible_at > t) as live,
-           (select h.id from {{schema}}.message h
-            where h.queue = cfg.name and h.ordering_key = k.k
-            order by h.id limit 1) as first,
-           (select h.id = any (keyed) or h.visible_at = 'infinity' from {{schema}}.message h
-            where h.queue = cfg.name and h.ordering_key = k.k
-            order by h.id limit 1) as runnable
-    from unnest(keys) k(k)
-  )
-  select array_agg(s.k) filter (where s.live is null and s.runnable),
-         array_agg(b.id) filter (where b.id is not null)
-  into free, blockers
-  from state s
-  left join lateral unnest(case when s.live is not null then s.live
-                                when not s.runnable then array[s.first] end) b(id) on true;
-
-  if blockers is not null then
-    with locked as (
-      select m.id, m.ordering_key from {{schema}}.message m
-      where m.id = any (blockers) for share skip locked
-    ), wanted as (
-      select m.ordering_key, count(*) as n from {{schema}}.message m
-      where m.id = any (blockers) group by m.ordering_key
+    with state as (
+      select k.k,
+             (select array_agg(h.id) from {{schema}}.message h
+              where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
+                and h.visible_at > t) as live,
+             (select h.id from {{schema}}.message h
+              where h.queue = cfg.name and h.ordering_key = k.k
+              order by h.id limit 1) as first,
+             (select h.id = any (keyed) or h.visible_at = 'infinity' from {{schema}}.message h
+              where h.queue = cfg.name and h.ordering_key = k.k
+              order by h.id limit 1) as runnable
+      from unnest(keys) k(k)
     )
-    select array_agg(w.ordering_key) into held
-    from wanted w
-    where w.n = (select count(*) from locked l where l.ordering_key = w.ordering_key);
-  end if;
+    select array_agg(s.k) filter (where s.live is null and s.runnable),
+           array_agg(b.id) filter (where b.id is not null)
+    into free, blockers
+    from state s
+    left join lateral unnest(case when s.live is not null then s.live
+                                  when not s.runnable then array[s.first] end) b(id) on true;
 
-  if free is not null then
-    return query
-      with run as (
-        select r.id, f.token
-        from (select k, gen_random_uuid() as token from unnest(free) k) f
-        cross join lateral (
-          select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
-                         over (order by h.id) as ok
-          from (select h.id, h.visible_at from {{schema}}.message h
-                where h.queue = cfg.name and h.ordering_key = f.k
-                order by h.id limit run_max) h) r
-        where r.ok
+    if blockers is not null then
+      with locked as (
+        select m.id, m.ordering_key from {{schema}}.message m
+        where m.id = any (blockers) for share skip locked
+      ), wanted as (
+        select m.ordering_key, count(*) as n from {{schema}}.message m
+        where m.id = any (blockers) group by m.ordering_key
       )
-      update {{schema}}.message m
-      set lease = run.token, attempt = m.attempt + 1,
-          visible_at = clock_timestamp() + vt * interval '1 millisecond',
-          errors = case when m.lease is null then m.errors
-                   else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
-      from run
-      where m.id = run.id
-      returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
-                m.ordering_key;
-  end if;
+      select array_agg(w.ordering_key) into held
+      from wanted w
+      where w.n = (select count(*) from locked l where l.ordering_key = w.ordering_key);
+    end if;
 
-  -- Picked messages of keys that stay held (or were just leased) wait parked; their expired
-  -- leases end here, recorded as an attempt.
-  update {{schema}}.message m
-  set visible_at = 'infinity', lease = null,
-      errors = case when m.lease is null then m.errors
-               else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
-  where m.id = any (keyed) and m.visible_at <= t
-    and (m.ordering_key = any (held) or m.ordering_key = any (free));
+    if free is not null then
+      return query
+        with run as (
+          select r.id, f.token
+          from (select k, gen_random_uuid() as token from unnest(free) k) f
+          cross join lateral (
+            select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
+                           over (order by h.id) as ok
+            from (select h.id, h.visible_at from {{schema}}.message h
+                  where h.queue = cfg.name and h.ordering_key = f.k
+                  order by h.id limit run_max) h) r
+          where r.ok
+        )
+        update {{schema}}.message m
+        set lease = run.token, attempt = m.attempt + 1,
+            visible_at = clock_timestamp() + vt * interval '1 millisecond',
+            errors = case when m.lease is null then m.errors
+                     else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+        from run
+        where m.id = run.id
+        returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
+                  m.ordering_key;
+      get diagnostics got = row_count;
+      total := total + got;
+    end if;
+
+    -- Picked messages of keys that stay held (or were just leased) wait parked; their expired
+    -- leases end here, recorded as an attempt.
+    update {{schema}}.message m
+    set visible_at = 'infinity', lease = null,
+        errors = case when m.lease is null then m.errors
+                 else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+    where m.id = any (keyed) and m.visible_at <= t
+      and (m.ordering_key = any (held) or m.ordering_key = any (free));
+    get diagnostics got = row_count;
+    rounds := rounds + 1;
+    -- Parking freed the fetch path: pick again, so a read never comes back empty merely
+    -- because it cleared a held key's backlog out of the way.
+    exit when got = 0 or total >= max_messages or rounds = 8 or key_locks >= 256;
+  end loop;
 end $$;
 
 -- Leases up to max_messages deliverable messages for visibility_timeout_ms (null: the queue's
@@ -210,7 +223,8 @@ begin
   if keys is null or cardinality(keys) = 0 then
     return 0;
   end if;
-  update {{schema}}.message m set visible_at = clock_timestamp()
+  -- Back where it stood before it was parked (it was due then), not behind every due message.
+  update {{schema}}.message m set visible_at = least(m.enqueued_at, clock_timestamp())
   from (select (select h.id from {{schema}}.message h
                 where h.queue = q and h.ordering_key = k.k order by h.id limit 1) as id
         from (select distinct k from unnest(keys) k) k

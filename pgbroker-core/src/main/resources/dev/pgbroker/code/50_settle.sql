@@ -155,10 +155,10 @@ begin
 end $$;
 
 -- Milliseconds until the next message of the queue becomes deliverable by time alone (a delay,
--- a retry backoff or a lease running out); null when there is none. Workers sleep until then.
--- PostgreSQL 15 has no skip scan, so this walks the few distinct priorities one index probe at
--- a time and takes the earliest future due time within each, instead of scanning every row.
--- Parked messages ('infinity') wait for their key, not for a time.
+-- a retry backoff or a lease running out): 0 when one is due now, null when there is none.
+-- Workers sleep until then. PostgreSQL 15 has no skip scan, so this walks the few distinct
+-- priorities one index probe at a time and takes the earliest due time within each, instead of
+-- scanning every row. Parked messages ('infinity') wait for their key, not for a time.
 create function {{schema}}._next_due_ms(q text) returns bigint
 language sql volatile as $$
   with recursive prio(p) as (
@@ -173,6 +173,6 @@ language sql volatile as $$
          end
   from prio, lateral (select min(m.visible_at) as at from {{schema}}.message m
                       where m.queue = q and m.priority = prio.p
-                        and m.visible_at > clock_timestamp() and m.visible_at < 'infinity') due
+                        and m.visible_at < 'infinity') due
   where prio.p is not null;
 $$;

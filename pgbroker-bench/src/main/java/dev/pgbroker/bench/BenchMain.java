@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = "Measures pgbroker against the raw-SQL limit, db-scheduler and JobRunr.")
 final class BenchMain implements Callable<Integer> {
-  static final List<String> GROUPS = List.of("raw", "pgbroker", "dbscheduler", "jobrunr");
+  static final List<String> GROUPS =
+      List.of("raw", "pgbroker", "ordering", "dbscheduler", "jobrunr");
 
   @Option(
       names = "--db",
@@ -67,7 +68,9 @@ final class BenchMain implements Callable<Integer> {
       names = "--only",
       split = ",",
       paramLabel = "GROUP",
-      description = "run only these of: raw, pgbroker, dbscheduler, jobrunr")
+      description =
+          "run only these of: raw, pgbroker, ordering (pgbroker's ordering-key rows, which"
+              + " pgbroker includes), dbscheduler, jobrunr")
   Set<String> only;
 
   @Option(
@@ -122,6 +125,10 @@ final class BenchMain implements Callable<Integer> {
       group("raw", results, () -> new RawSqlQueue(server, sizes, progress).run(results));
       group("pgbroker", results, () -> new PgbrokerScenarios(server, sizes, progress).run(results));
       group(
+          "ordering",
+          results,
+          () -> new OrderingKeyScenarios(server, sizes, progress).run(results));
+      group(
           "dbscheduler",
           results,
           () -> new DbSchedulerScenario(server, sizes, progress).run(results));
@@ -151,9 +158,16 @@ final class BenchMain implements Callable<Integer> {
     void run() throws Exception;
   }
 
-  /** Runs one group of scenarios if wanted; a failure in its setup fails only that group. */
+  /**
+   * Runs one group of scenarios if wanted (pgbroker's ordering-key rows come with its other rows);
+   * a failure in its setup fails only that group.
+   */
   private void group(String name, Results results, Group group) {
-    if (only != null && !only.contains(name)) {
+    boolean wanted =
+        only == null
+            || only.contains(name)
+            || (name.equals("ordering") && only.contains("pgbroker"));
+    if (!wanted) {
       return;
     }
     try {

@@ -5,6 +5,7 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,10 +22,13 @@ final class Load {
 
   private Load() {}
 
-  /** What a throughput measurement did: {@code count} messages in {@code nanos}. */
-  record Measured(long count, long nanos, String note) {
+  /**
+   * What a throughput measurement did: {@code count} messages in {@code nanos}, with a note for the
+   * table and figures of its own for the JSON (ratios may read them).
+   */
+  record Measured(long count, long nanos, String note, Map<String, Object> details) {
     Measured(long count, long nanos) {
-      this(count, nanos, null);
+      this(count, nanos, null, Map.of());
     }
   }
 
@@ -40,7 +44,7 @@ final class Load {
     try {
       Measured x = m.run();
       progress.done(String.format("%,.0f msg/s", x.count() / (x.nanos() / 1e9)));
-      results.rate(key, label, x.count(), x.nanos(), x.note());
+      results.rate(key, label, x.count(), x.nanos(), x.note(), x.details());
     } catch (Exception e) {
       progress.done("FAILED: " + e);
       results.failed(key, label, e);

@@ -139,12 +139,12 @@ final class PgbrokerScenarios {
   }
 
   @FunctionalInterface
-  private interface Work<T> {
+  interface Work<T> {
     T run(Broker broker, HikariDataSource ds) throws Exception;
   }
 
   /** Runs work on a broker in a fresh schema, dropped afterwards. */
-  private <T> T fresh(Work<T> work) throws Exception {
+  <T> T fresh(Work<T> work) throws Exception {
     Server.dropSchema(server.url(), SCHEMA);
     try (HikariDataSource ds = Server.pool(server.url(), null, sizes.threads() + 12);
         Broker broker = Broker.create(ds).schema(SCHEMA).build()) {
@@ -160,7 +160,7 @@ final class PgbrokerScenarios {
     return send(broker, sizes.messages(), SEND_BATCH);
   }
 
-  private Measured fill(Broker broker, HikariDataSource ds, int n) throws Exception {
+  Measured fill(Broker broker, HikariDataSource ds, int n) throws Exception {
     progress.phase("pgbroker: filling a backlog of " + count(n));
     Measured m = send(broker, n, FILL_BATCH);
     Server.vacuumAnalyze(ds, SCHEMA + ".message");
@@ -168,6 +168,11 @@ final class PgbrokerScenarios {
   }
 
   private Measured send(Broker broker, int n, int batch) throws Exception {
+    return send(broker, n, batch, SendOptions.none());
+  }
+
+  /** Sends {@code n} messages in batches of {@code batch} from the client threads. */
+  Measured send(Broker broker, int n, int batch, SendOptions options) throws Exception {
     AtomicLong done = new AtomicLong();
     long nanos =
         Load.parallel(
@@ -180,7 +185,7 @@ final class PgbrokerScenarios {
                 for (int i = 0; i < k; i++) {
                   payloads.add(new Msg(sent + i));
                 }
-                broker.sendBatch(QUEUE, payloads);
+                broker.sendBatch(QUEUE, payloads, options);
                 progress.update(String.format("%,d", done.addAndGet(k)));
               }
             });
@@ -213,7 +218,7 @@ final class PgbrokerScenarios {
    * Starts a worker on a filled queue and times it until every message is handled and its ack is in
    * (the queue's stats show nothing left). Keeps the heap high-water mark of the drain.
    */
-  private Measured drain(Broker broker, int n, int concurrency) {
+  Measured drain(Broker broker, int n, int concurrency) {
     progress.phase("pgbroker: worker draining " + count(n));
     AtomicLong handled = new AtomicLong();
     Load.resetHeapPeaks();
@@ -306,7 +311,7 @@ final class PgbrokerScenarios {
   }
 
   /** Generous: a drain slower than 500 msg/s is broken, not slow. */
-  private static Duration timeout(int n) {
+  static Duration timeout(int n) {
     return Duration.ofSeconds(60 + n / 500);
   }
 

@@ -30,7 +30,7 @@ final class Report {
       String value =
           r.key().startsWith("latency")
               ? Results.ms(r.value()) + " ms"
-              : r.key().startsWith("heap") || r.value() >= 1.5
+              : r.key().startsWith("heap") || r.key().endsWith("slowdown") || r.value() >= 1.5
                   ? String.format("%.2fx", r.value())
                   : Results.pct(r.value());
       String verdict =

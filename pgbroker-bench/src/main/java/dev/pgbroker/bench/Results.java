@@ -22,8 +22,9 @@ final class Results {
   private final Map<String, Figure> figures = new LinkedHashMap<>();
   private final List<String> errors = new ArrayList<>();
 
-  /** A throughput: {@code count} messages in {@code nanos}. */
-  void rate(String key, String label, long count, long nanos, String note) {
+  /** A throughput: {@code count} messages in {@code nanos}, with figures of its own. */
+  void rate(
+      String key, String label, long count, long nanos, String note, Map<String, Object> details) {
     double seconds = nanos / 1e9;
     double perSecond = count / seconds;
     Map<String, Object> data = new LinkedHashMap<>();
@@ -33,6 +34,7 @@ final class Results {
     if (note != null) {
       data.put("note", note);
     }
+    data.putAll(details);
     String shown =
         String.format(
             "%,.0f msg/s (%,d in %.2f s%s)",
@@ -198,7 +200,35 @@ final class Results {
               "<= 10 ms",
               p99.getAsDouble() <= 10));
     }
+    ordered(out, "ordered_few_vs_none", "pgbroker.ordered_few", 0.20);
+    ordered(out, "ordered_some_vs_none", "pgbroker.ordered_some", null);
+    ordered(out, "ordered_many_vs_none", "pgbroker.ordered_many", 0.80);
+    OptionalDouble plain = value("pgbroker.read_plain");
+    OptionalDouble held = value("pgbroker.read_held_key");
+    OptionalDouble backlog = data("pgbroker.read_held_key", "heldBacklog");
+    if (plain.isPresent() && held.isPresent() && backlog.isPresent()) {
+      double r = plain.getAsDouble() / held.getAsDouble();
+      out.add(
+          new Ratio(
+              "held_key_slowdown",
+              String.format(
+                  "pgbroker reads, none / %,.0f messages behind a held key (slowdown)",
+                  backlog.getAsDouble()),
+              r,
+              "< 2x",
+              r < 2));
+    }
     return out;
+  }
+
+  /** An ordering-key drain against the unkeyed drain of the same messages in the same run. */
+  private void ordered(List<Ratio> out, String key, String figure, Double atLeast) {
+    OptionalDouble keys = data(figure, "orderingKeys");
+    if (keys.isPresent()) {
+      String label =
+          String.format("pgbroker worker, %,.0f ordering keys / no key", keys.getAsDouble());
+      ratio(out, key, label, figure, "pgbroker.ordered_none", atLeast);
+    }
   }
 
   private void ratio(

@@ -17,6 +17,12 @@ import java.util.Map;
  * @param concurrency handlers (pgbroker) or worker threads (peers) running at once: 500, where the
  *     peers were as fast as or faster than at 64 (pgbroker, which prefetches, is the same)
  * @param threads client threads for producers and the raw-SQL consumers
+ * @param orderedMessages messages of each ordering-key drain (and of its unkeyed twin)
+ * @param fewKeys ordering keys of the few-keys drain; the many-keys drain gives every message a key
+ *     of its own
+ * @param someKeys ordering keys of the drain between the two
+ * @param heldBacklog messages waiting behind the one held key of the held-key reads
+ * @param heldReads unkeyed messages read in batches, with and without that backlog
  */
 record Sizes(
     int messages,
@@ -27,14 +33,20 @@ record Sizes(
     int peerMessages,
     int peerLatencySamples,
     int concurrency,
-    int threads) {
+    int threads,
+    int orderedMessages,
+    int fewKeys,
+    int someKeys,
+    int heldBacklog,
+    int heldReads) {
 
   static Sizes defaults() {
-    return new Sizes(500_000, 1_000_000, 10_000, 250, 20, 500_000, 50, 500, 4);
+    return new Sizes(
+        500_000, 1_000_000, 10_000, 250, 20, 500_000, 50, 500, 4, 10_000, 5, 100, 100_000, 20_000);
   }
 
   static Sizes quick() {
-    return new Sizes(2_000, 5_000, 400, 20, 20, 1_000, 5, 16, 4);
+    return new Sizes(2_000, 5_000, 400, 20, 20, 1_000, 5, 16, 4, 50, 5, 10, 500, 300);
   }
 
   Sizes with(Integer messages, Integer backlog, Integer peerMessages, Integer concurrency) {
@@ -47,7 +59,12 @@ record Sizes(
         peerMessages != null ? peerMessages : messages != null ? messages : this.peerMessages,
         peerLatencySamples,
         concurrency != null ? concurrency : this.concurrency,
-        threads);
+        threads,
+        orderedMessages,
+        fewKeys,
+        someKeys,
+        heldBacklog,
+        heldReads);
   }
 
   Map<String, Object> asMap() {
@@ -61,6 +78,11 @@ record Sizes(
     m.put("peerLatencySamples", peerLatencySamples);
     m.put("concurrency", concurrency);
     m.put("threads", threads);
+    m.put("orderedMessages", orderedMessages);
+    m.put("fewKeys", fewKeys);
+    m.put("someKeys", someKeys);
+    m.put("heldBacklog", heldBacklog);
+    m.put("heldReads", heldReads);
     return m;
   }
 

@@ -34,6 +34,13 @@ class BenchSmokeTest {
           "pgbroker.backlog_fill",
           "pgbroker.backlog_worker",
           "pgbroker.heap_backlog",
+          "pgbroker.ordered_none",
+          "pgbroker.ordered_few",
+          "pgbroker.ordered_some",
+          "pgbroker.ordered_many",
+          "pgbroker.read_plain",
+          "pgbroker.held_key_parking",
+          "pgbroker.read_held_key",
           "dbscheduler.enqueue",
           "dbscheduler.process",
           "dbscheduler.latency",
@@ -49,7 +56,11 @@ class BenchSmokeTest {
           "backlog_vs_small",
           "heap_backlog_vs_small",
           "latency_p50",
-          "latency_p99");
+          "latency_p99",
+          "ordered_few_vs_none",
+          "ordered_some_vs_none",
+          "ordered_many_vs_none",
+          "held_key_slowdown");
 
   @Test
   void quickRunReportsEveryScenario(@TempDir Path dir) throws Exception {

@@ -160,8 +160,10 @@ final class OrderingKeyScenarios {
     Reads reads = reads(broker, n);
     String note =
         String.format(
-            "%,d reads, the first %s ms",
-            reads.warmUpReads(), Results.ms(reads.firstReadNanos() / 1e6));
+            "%,d read%s, the first %s ms",
+            reads.warmUpReads(),
+            reads.warmUpReads() == 1 ? "" : "s",
+            Results.ms(reads.firstReadNanos() / 1e6));
     r.rate(
         "pgbroker.held_key_parking",
         "pgbroker: parking "

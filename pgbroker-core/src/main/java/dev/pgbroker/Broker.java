@@ -11,7 +11,6 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -43,8 +42,6 @@ public final class Broker implements AutoCloseable {
 
   /** Most messages one read may return. */
   public static final int MAX_READ = Checks.MAX_READ;
-
-  private static final Pattern SCHEMA_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   private final DataSource dataSource;
   private final String schema;
@@ -83,11 +80,7 @@ public final class Broker implements AutoCloseable {
 
     /** The PostgreSQL schema holding pgbroker's tables and functions (default "pgbroker"). */
     public Builder schema(String schema) {
-      if (schema == null || !SCHEMA_NAME.matcher(schema).matches()) {
-        throw new IllegalArgumentException(
-            "schema must match " + SCHEMA_NAME + ", was " + Checks.quote(schema));
-      }
-      this.schema = schema;
+      this.schema = Checks.schemaName(schema);
       return this;
     }
 
@@ -113,6 +106,14 @@ public final class Broker implements AutoCloseable {
       }
       return broker;
     }
+  }
+
+  /**
+   * The whole schema as one plain SQL script, for installing it with psql, Flyway or Liquibase;
+   * {@link #migrate()} finds a schema installed this way current.
+   */
+  public static String schemaScript(String schema) {
+    return Migrations.script(Checks.schemaName(schema));
   }
 
   /** Applies missing schema migrations; returns how many. Safe to run from many instances. */

@@ -1,5 +1,6 @@
 package dev.pgbroker;
 
+import java.time.Duration;
 import java.util.regex.Pattern;
 
 /**
@@ -11,11 +12,17 @@ final class Checks {
   /** Mirrors {@code _check_name} in code/10_helpers.sql. */
   private static final Pattern QUEUE_NAME = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,62}");
 
+  /** Schema names are spliced into SQL, so only plain lower-case identifiers pass. */
+  private static final Pattern SCHEMA_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
   /** Mirrors {@code _check_key} in code/10_helpers.sql (dedup and ordering keys). */
   static final int MAX_KEY_CHARS = 512;
 
   /** Mirrors {@code _nack} in code/50_settle.sql, which keeps the first 4,000 characters. */
   static final int MAX_ERROR_CHARS = 4_000;
+
+  /** Mirrors {@code _ms} in code/10_helpers.sql: 1e15 ms, about 31,700 years. */
+  static final Duration MAX_DURATION = Duration.ofMillis(1_000_000_000_000_000L);
 
   /** Mirrors {@code _read} in code/40_read.sql. */
   static final int MAX_READ = 10_000;
@@ -31,6 +38,14 @@ final class Checks {
               + " or digit");
     }
     return queue;
+  }
+
+  static String schemaName(String schema) {
+    if (schema == null || !SCHEMA_NAME.matcher(schema).matches()) {
+      throw new IllegalArgumentException(
+          "schema must match " + SCHEMA_NAME + ", was " + quote(schema));
+    }
+    return schema;
   }
 
   static String key(String what, String key) {

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -44,14 +45,21 @@ final class MessageSql {
       throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "select * from " + schema + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?)")) {
+            "select * from " + schema + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?, ?, false)")) {
       ps.setString(1, queue); // queue name
       ps.setArray(2, c.createArrayOf("text", payloads)); // payloads, one per message
       ps.setString(3, headersJson); // headers, or null for none
       ps.setLong(4, options.delay().toMillis()); // delay before due, ms
-      ps.setInt(5, options.priority()); // priority
-      ps.setString(6, options.dedupKey()); // dedup key, or null
-      ps.setString(7, options.orderingKey()); // ordering key, or null
+      ps.setObject(
+          5,
+          options.deliverAt() == null
+              ? null // due time; null: the delay decides
+              : options.deliverAt().atOffset(ZoneOffset.UTC),
+          Types.TIMESTAMP_WITH_TIMEZONE);
+      ps.setInt(6, options.priority()); // priority
+      ps.setString(7, options.dedupKey()); // dedup key, or null
+      ps.setString(8, options.orderingKey()); // ordering key, or null
+      // (false: no NOTIFY in this transaction; the broker notifies after its commit)
       return Sql.list(ps, rs -> rs.getLong(1));
     }
   }

@@ -80,6 +80,17 @@ public final class QueueOptions {
     return with("dead_letter", keep);
   }
 
+  /**
+   * Whether a send through the SQL API ({@code pgbroker.send}, {@code send_batch}) wakes idle
+   * workers with a NOTIFY in its own transaction (default true). PostgreSQL serialises the commits
+   * of transactions that notify, so a producer that needs every last commit per second may turn it
+   * off; its messages then reach idle workers at their next poll. Java sends are not affected: they
+   * notify after their commit, debounced.
+   */
+  public QueueOptions notifySqlSends(boolean notify) {
+    return with("notify_sql_sends", notify);
+  }
+
   /** Keep acknowledged messages in the archive this long; zero (the default) deletes them. */
   public QueueOptions retention(Duration retention) {
     return with("retention_ms", nonNegativeMillis("retention", retention));
@@ -125,6 +136,10 @@ public final class QueueOptions {
 
   public Duration backoffMax() {
     return Duration.ofMillis(number("backoff_max_ms", DEFAULT_BACKOFF_MAX.toMillis()));
+  }
+
+  public boolean notifySqlSends() {
+    return !Boolean.FALSE.equals(given.get("notify_sql_sends"));
   }
 
   public boolean deadLetter() {
@@ -175,6 +190,10 @@ public final class QueueOptions {
     Objects.requireNonNull(d, name);
     if (d.isNegative()) {
       throw new IllegalArgumentException(name + " must be >= 0, was " + d);
+    }
+    if (d.compareTo(Checks.MAX_DURATION) > 0) {
+      throw new IllegalArgumentException(
+          name + " must be at most " + Checks.MAX_DURATION.toMillis() + " ms, was " + d);
     }
     return d.toMillis();
   }

@@ -21,6 +21,9 @@ final class Sql {
 
   private static final String INVALID_JSON = "22032";
 
+  /** A character the database cannot store, such as \u0000 in a jsonb string. */
+  private static final String UNTRANSLATABLE = "22P05";
+
   /**
    * Appended to the FROM list of a single-statement transaction of pgbroker's own (a lease, an ack,
    * a nack): it commits without waiting for the WAL flush. A crash in the following moment can undo
@@ -98,7 +101,8 @@ final class Sql {
     }
     if (INVALID_ARGUMENT.equals(state)
         || INVALID_TEXT.equals(state)
-        || INVALID_JSON.equals(state)) {
+        || INVALID_JSON.equals(state)
+        || UNTRANSLATABLE.equals(state)) {
       return new IllegalArgumentException(action + ": " + message, e);
     }
     return new BrokerException(action + " failed: " + message, e);

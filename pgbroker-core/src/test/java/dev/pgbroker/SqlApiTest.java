@@ -73,7 +73,7 @@ class SqlApiTest {
       assertThat(
               query(
                       c,
-                      "select %s.nack('tosql', " + idB + ", '" + leaseB + "', 0, 'sql says no')",
+                      "select %s.nack('tosql', " + idB + ", '" + leaseB + "', 'sql says no', 0)",
                       s)
                   .get(0)
                   .get(0))

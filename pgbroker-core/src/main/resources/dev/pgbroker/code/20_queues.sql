@@ -7,12 +7,13 @@ declare
   o jsonb := coalesce(options, '{}');
   backoff bigint[];
   v bigint;
+  k text;
   r {{schema}}.queue;
 begin
   perform {{schema}}._check_name('queue', queue);
   perform {{schema}}._check_keys('queue option', o, array['visibility_timeout_ms',
     'max_attempts', 'backoff_ms', 'backoff_base_ms', 'backoff_max_ms', 'dead_letter',
-    'retention_ms', 'dedup_window_ms', 'max_payload_bytes']);
+    'retention_ms', 'dedup_window_ms', 'max_payload_bytes', 'notify_sql_sends']);
   foreach v in array array[{{schema}}._ms(o, 'visibility_timeout_ms'),
                            {{schema}}._ms(o, 'max_attempts', 2147483647),
                            {{schema}}._ms(o, 'max_payload_bytes', 2147483647)] loop
@@ -25,16 +26,18 @@ begin
     if jsonb_typeof(o -> 'backoff_ms') <> 'array' or jsonb_array_length(o -> 'backoff_ms') = 0
        or exists (select 1 from jsonb_array_elements(o -> 'backoff_ms') e
                   where jsonb_typeof(e) <> 'number' or (e #>> '{}')::numeric < 0
+                     or (e #>> '{}')::numeric > 1e15
                      or (e #>> '{}')::numeric <> trunc((e #>> '{}')::numeric)) then
       perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
-        '>= 0, was %s', o -> 'backoff_ms'));
+        'from 0 to 1e15, was %s', o -> 'backoff_ms'));
     end if;
     backoff := array(select (e #>> '{}')::bigint from jsonb_array_elements(o -> 'backoff_ms') e);
   end if;
-  if o ? 'dead_letter' and jsonb_typeof(o -> 'dead_letter') <> 'boolean' then
-    perform {{schema}}._fail(format('dead_letter must be true or false, was %s',
-      o -> 'dead_letter'));
-  end if;
+  foreach k in array array['dead_letter', 'notify_sql_sends'] loop
+    if o ? k and jsonb_typeof(o -> k) <> 'boolean' then
+      perform {{schema}}._fail(format('%s must be true or false, was %s', k, o -> k));
+    end if;
+  end loop;
 
   insert into {{schema}}.queue as t (name) values (queue) on conflict (name) do nothing;
   -- Only the keys given change, so create_queue is idempotent and also reconfigures.
@@ -46,6 +49,7 @@ begin
     backoff_base_ms = coalesce({{schema}}._ms(o, 'backoff_base_ms'), t.backoff_base_ms),
     backoff_max_ms = coalesce({{schema}}._ms(o, 'backoff_max_ms'), t.backoff_max_ms),
     dead_letter = coalesce((o ->> 'dead_letter')::boolean, t.dead_letter),
+    notify_sql_sends = coalesce((o ->> 'notify_sql_sends')::boolean, t.notify_sql_sends),
     retention_ms = coalesce({{schema}}._ms(o, 'retention_ms'), t.retention_ms),
     dedup_window_ms = coalesce({{schema}}._ms(o, 'dedup_window_ms'), t.dedup_window_ms),
     max_payload_bytes = coalesce({{schema}}._ms(o, 'max_payload_bytes'), t.max_payload_bytes)

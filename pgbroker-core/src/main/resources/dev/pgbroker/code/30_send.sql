@@ -2,12 +2,18 @@
 -- Send. _send stores a batch of payloads with the same options in one statement; send and
 -- send_batch are its friendly faces.
 
+-- Stores a batch of payloads with the same options. The due time is deliver_at when given,
+-- else delay_ms after this statement on the database clock. wake sends a NOTIFY on the schema's
+-- channel in this transaction (PostgreSQL folds repeats into one per transaction), unless the
+-- queue opted out; the Java API passes false and notifies after its commit instead.
 create function {{schema}}._send(q text, payloads jsonb[], headers jsonb, delay_ms bigint,
-                                 priority integer, dedup_key text, ordering_key text)
+                                 deliver_at timestamptz, priority integer, dedup_key text,
+                                 ordering_key text, wake boolean)
 returns setof bigint language plpgsql as $$
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q, true);
   n integer := coalesce(cardinality(payloads), 0);
+  due timestamptz;
   bad record;
   new_id bigint;
   got bigint;
@@ -15,13 +21,20 @@ begin
   if n = 0 then
     perform {{schema}}._fail('a send needs at least one payload');
   end if;
-  if delay_ms < 0 then
-    perform {{schema}}._fail(format('delay must be >= 0 ms, was %s ms', delay_ms));
+  if delay_ms < 0 or delay_ms > 1e15 then
+    perform {{schema}}._fail(format('delay must be from 0 to 1e15 ms, was %s ms', delay_ms));
   end if;
+  if delay_ms > 0 and deliver_at is not null then
+    perform {{schema}}._fail('give a delay or a delivery time, not both');
+  end if;
+  due := coalesce(deliver_at, clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond');
   perform {{schema}}._check_key('dedup_key', dedup_key);
   perform {{schema}}._check_key('ordering_key', ordering_key);
   if dedup_key is not null and n > 1 then
     perform {{schema}}._fail('a dedup key names one message; send deduplicated messages one by one');
+  end if;
+  if wake and cfg.notify_sql_sends then
+    perform pg_notify('{{schema}}', q);
   end if;
   select u.i, octet_length(u.p::text) as size into bad
   from unnest(payloads) with ordinality as u(p, i)
@@ -39,7 +52,7 @@ begin
     return query
       insert into {{schema}}.message (queue, payload, headers, priority, ordering_key, visible_at)
       select q, u.p, coalesce(headers, '{}'), coalesce(priority, 0), ordering_key,
-             clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond'
+             due
       from unnest(payloads) with ordinality as u(p, i)
       order by u.i
       returning id;
@@ -73,53 +86,67 @@ begin
   insert into {{schema}}.message (id, queue, payload, headers, priority, dedup_key,
                                   ordering_key, visible_at)
   values (new_id, q, payloads[1], coalesce(headers, '{}'), coalesce(priority, 0), dedup_key,
-          ordering_key, clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond');
+          ordering_key, due);
   perform {{schema}}._count(q, 1, 0, 0, 0);
   return next new_id;
 end $$;
 
+-- Reads the SQL API's send options, refusing what the Java API refuses.
 create function {{schema}}._send_options(options jsonb, single boolean,
-  out headers jsonb, out delay_ms bigint, out priority integer, out dedup_key text,
-  out ordering_key text)
-language plpgsql immutable as $$
+  out headers jsonb, out delay_ms bigint, out deliver_at timestamptz, out priority integer,
+  out dedup_key text, out ordering_key text)
+language plpgsql stable as $$
 declare
   o jsonb := coalesce(options, '{}');
+  k text;
 begin
   perform {{schema}}._check_keys('send option', o, case when single
-    then array['delay_ms', 'priority', 'dedup_key', 'ordering_key', 'headers']
-    else array['delay_ms', 'priority', 'ordering_key', 'headers'] end);
-  if o ? 'delay_ms' and (jsonb_typeof(o -> 'delay_ms') <> 'number'
-                         or (o ->> 'delay_ms')::numeric < 0
-                         or (o ->> 'delay_ms')::numeric > 1e15) then
-    perform {{schema}}._fail(format('delay_ms must be a number from 0 to 1e15, was %s',
-      o -> 'delay_ms'));
-  end if;
+    then array['delay_ms', 'deliver_at', 'priority', 'dedup_key', 'ordering_key', 'headers']
+    else array['delay_ms', 'deliver_at', 'priority', 'ordering_key', 'headers'] end);
+  delay_ms := {{schema}}._ms(o, 'delay_ms');
   if o ? 'priority' and (jsonb_typeof(o -> 'priority') <> 'number'
+                         or (o ->> 'priority')::numeric <> trunc((o ->> 'priority')::numeric)
                          or abs((o ->> 'priority')::numeric) > 1000000) then
     perform {{schema}}._fail(format('priority must be a whole number between -1000000 and '
       '1000000, was %s', o -> 'priority'));
+  end if;
+  priority := (o ->> 'priority')::integer;
+  foreach k in array array['dedup_key', 'ordering_key'] loop
+    if o ? k and jsonb_typeof(o -> k) <> 'string' then
+      perform {{schema}}._fail(format('%s must be a string, was %s', k, o -> k));
+    end if;
+  end loop;
+  if o ? 'deliver_at' then
+    begin
+      deliver_at := (o ->> 'deliver_at')::timestamptz;
+    exception when others then
+      deliver_at := null;
+    end;
+    if jsonb_typeof(o -> 'deliver_at') <> 'string' or deliver_at is null
+       or not isfinite(deliver_at) then
+      perform {{schema}}._fail(format('deliver_at must be a timestamp with time zone such as '
+        '"2030-01-01T08:00:00Z", was %s', o -> 'deliver_at'));
+    end if;
   end if;
   if o ? 'headers' and jsonb_typeof(o -> 'headers') <> 'object' then
     perform {{schema}}._fail(format('headers must be a JSON object, was %s', o -> 'headers'));
   end if;
   headers := o -> 'headers';
-  delay_ms := (o ->> 'delay_ms')::numeric::bigint;
-  priority := (o ->> 'priority')::numeric::integer;
   dedup_key := o ->> 'dedup_key';
   ordering_key := o ->> 'ordering_key';
 end $$;
 
 create function {{schema}}.send(queue text, payload jsonb, options jsonb default '{}')
 returns bigint language sql as $$
-  select {{schema}}._send(queue, array[payload], o.headers, o.delay_ms, o.priority, o.dedup_key,
-                          o.ordering_key)
+  select {{schema}}._send(queue, array[payload], o.headers, o.delay_ms, o.deliver_at,
+                          o.priority, o.dedup_key, o.ordering_key, true)
   from {{schema}}._send_options(options, true) o;
 $$;
 
 create function {{schema}}.send_batch(queue text, payloads jsonb[], options jsonb default '{}')
 returns setof bigint language sql as $$
-  select {{schema}}._send(queue, payloads, o.headers, o.delay_ms, o.priority, null,
-                          o.ordering_key)
+  select {{schema}}._send(queue, payloads, o.headers, o.delay_ms, o.deliver_at, o.priority,
+                          null, o.ordering_key, true)
   from {{schema}}._send_options(options, false) o;
 $$;
 

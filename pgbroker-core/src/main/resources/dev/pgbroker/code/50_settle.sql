@@ -34,9 +34,16 @@ begin
   return query select * from unnest(done, done_leases);
 end $$;
 
+-- The one-message faces take the lease as read() returns it (uuid); the text overloads serve
+-- drivers that bind strings as varchar.
+create function {{schema}}.ack(queue text, id bigint, lease uuid) returns boolean
+language sql as $$
+  select exists (select 1 from {{schema}}._ack(queue, array[id], array[lease]));
+$$;
+
 create function {{schema}}.ack(queue text, id bigint, lease text) returns boolean
 language sql as $$
-  select exists (select 1 from {{schema}}._ack(queue, array[id], array[lease::uuid]));
+  select {{schema}}.ack(queue, id, lease::uuid);
 $$;
 
 -- Fails deliveries: each is retried after its delay (null: the queue's backoff) or, when its
@@ -97,11 +104,18 @@ begin
   return query select * from unnest(settled, settled_leases, outcomes);
 end $$;
 
-create function {{schema}}.nack(queue text, id bigint, lease text, delay_ms bigint default 0,
-                                error text default null) returns boolean
+-- Retries after delay_ms, or by default after the queue's backoff.
+create function {{schema}}.nack(queue text, id bigint, lease uuid, error text default null,
+                                delay_ms bigint default null) returns boolean
 language sql as $$
-  select exists (select 1 from {{schema}}._nack(queue, array[id], array[lease::uuid],
+  select exists (select 1 from {{schema}}._nack(queue, array[id], array[lease],
                                                 array[delay_ms], array[error]));
+$$;
+
+create function {{schema}}.nack(queue text, id bigint, lease text, error text default null,
+                                delay_ms bigint default null) returns boolean
+language sql as $$
+  select {{schema}}.nack(queue, id, lease::uuid, error, delay_ms);
 $$;
 
 -- Pushes the lease expiry of held deliveries to extend_ms from now. A lease that has already run
@@ -123,10 +137,14 @@ begin
     returning m.id, m.lease;
 end $$;
 
+create function {{schema}}.extend(queue text, id bigint, lease uuid, extend_ms bigint)
+returns boolean language sql as $$
+  select exists (select 1 from {{schema}}._extend(queue, array[id], array[lease], extend_ms));
+$$;
+
 create function {{schema}}.extend(queue text, id bigint, lease text, extend_ms bigint)
 returns boolean language sql as $$
-  select exists (select 1 from {{schema}}._extend(queue, array[id], array[lease::uuid],
-                                                  extend_ms));
+  select {{schema}}.extend(queue, id, lease::uuid, extend_ms);
 $$;
 
 -- Gives back leases of deliveries a consumer took but never started (a worker shutting down):

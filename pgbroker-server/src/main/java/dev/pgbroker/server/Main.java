@@ -16,7 +16,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "A message broker inside PostgreSQL.",
-    subcommands = {MigrateCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      MigrateCommand.class,
+      SqlCommand.class,
+      DemoCommand.class,
+      CommandLine.HelpCommand.class
+    })
 final class Main implements Callable<Integer> {
   /** Exit code for an error while running a command; picocli uses 2 for bad usage. */
   static final int FAILED = 1;

@@ -327,12 +327,38 @@ public final class Worker implements AutoCloseable {
               "concurrency set for queue '" + queue + "' which has no handler");
         }
       }
+      checkPoolSize();
       Map<String, Duration> visibility = new LinkedHashMap<>();
       for (String queue : handlers.keySet()) {
         visibility.put(
             queue, backend.queues().options(queue).visibilityTimeout()); // unknown: throws
       }
       return new Worker(this, visibility).start();
+    }
+
+    /**
+     * A pool too small for the LISTEN connection plus one fetch and one ack at a time would let the
+     * worker start and then only log timeouts. Pools that say their size (HikariCP, DBCP, Tomcat,
+     * c3p0) are checked; others are trusted.
+     */
+    private void checkPoolSize() {
+      Integer limit = PoolSize.of(backend.dataSource());
+      int needed = listenNotify ? 2 : 1;
+      if (limit != null && limit < needed) {
+        throw new IllegalStateException(
+            "the connection pool allows "
+                + limit
+                + " connection(s), but a worker needs at least "
+                + needed
+                + " (1 held for LISTEN, 1 for fetches and acknowledgements)"
+                + "; for full speed allow "
+                + recommendedPoolSize()
+                + " (more with transactional handlers running at once)");
+      }
+    }
+
+    private int recommendedPoolSize() {
+      return (listenNotify ? 1 : 0) + handlers.size() + 3;
     }
 
     private Builder register(String queue, QueueRunner.Handling handling) {

@@ -273,4 +273,20 @@ class WorkerTest {
     assertThatThrownBy(() -> broker.worker().pollInterval(Duration.ZERO))
         .hasMessageContaining("pollInterval");
   }
+
+  @Test
+  void poolTooSmallForTheWorkerIsRefusedAtStartWithTheSizeNeeded(Broker broker, TestSchema s) {
+    broker.createQueue("tiny");
+    try (com.zaxxer.hikari.HikariDataSource one =
+            dev.pgbroker.testing.TestDatabase.pool(dev.pgbroker.testing.TestDatabase.jdbcUrl(), 1);
+        Broker small = Broker.create(one).schema(s.name()).migrate(false).build()) {
+      assertThatThrownBy(() -> small.worker().handle("tiny", d -> {}).start())
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("the connection pool allows 1 connection(s)")
+          .hasMessageContaining("needs at least 2");
+      try (Worker polling = small.worker().handle("tiny", d -> {}).listenNotify(false).start()) {
+        assertThat(polling.inFlight()).isZero();
+      }
+    }
+  }
 }

@@ -289,4 +289,18 @@ class WorkerTest {
       }
     }
   }
+
+  @Test
+  void runUntilIdleDrainsTheQueueForUsersTests(Broker broker) {
+    broker.createQueue("idle");
+    broker.sendBatch("idle", List.of(1, 2, 3));
+    AtomicInteger handled = new AtomicInteger();
+    dev.pgbroker.testing.RunUntilIdle.run(
+        broker,
+        broker.worker().handle("idle", d -> handled.incrementAndGet()),
+        Duration.ofSeconds(20),
+        "idle");
+    assertThat(handled).hasValue(3);
+    assertThat(broker.stats("idle").acked()).isEqualTo(3);
+  }
 }

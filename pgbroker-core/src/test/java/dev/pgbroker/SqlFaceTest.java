@@ -169,6 +169,25 @@ class SqlFaceTest {
     }
   }
 
+  @Test
+  void aDeploymentWithoutJavaKeepsItselfTidyWithScheduledMaintain(TestSchema s) {
+    s.execute("select %s.create_queue('sqlonly', '{\"retention_ms\": 1}')");
+    for (int round = 0; round < 5; round++) {
+      s.execute("select %s.send_batch('sqlonly', array['1', '2', '3']::jsonb[])");
+      s.execute(
+          "select %1$s.ack('sqlonly', r.id, r.lease) from %1$s.read('sqlonly', 10) r"
+              .formatted(s.name()));
+    }
+    assertThat(s.count("select count(*) from %s.counter")).isGreaterThan(5);
+    assertThat(s.count("select count(*) from %s.archive")).isEqualTo(15);
+
+    assertThat(s.count("select %s.maintain()::int")).as("what pg_cron would run").isOne();
+
+    assertThat(s.count("select count(*) from %s.counter")).as("folded").isOne();
+    assertThat(s.count("select count(*) from %s.archive")).as("retention of 1 ms ran out").isZero();
+    assertThat(s.count("select acked from %s.stats('sqlonly')")).isEqualTo(15);
+  }
+
   private static void execute(Connection c, String sql) throws Exception {
     try (Statement st = c.createStatement()) {
       st.execute(sql);

@@ -10,32 +10,17 @@ import javax.sql.DataSource;
  * behind: every finished message leaves a dead row at the head of the fetch index, which each fetch
  * walks until vacuum clears it. A user without the right to vacuum gets a warning.
  */
-final class HotTableVacuum implements Service {
+final class HotTableVacuum {
   /** Dead rows in the message table above which it is vacuumed. */
   static final long DEAD_ROWS = 50_000;
 
-  private final DataSource dataSource;
-  private final String schema;
-  private final Duration interval;
+  private HotTableVacuum() {}
 
-  HotTableVacuum(DataSource dataSource, String schema, Duration interval) {
-    this.dataSource = dataSource;
-    this.schema = schema;
-    this.interval = interval;
+  static Service service(DataSource dataSource, String schema, Duration interval) {
+    return new Service("hot-table vacuum", interval, () -> run(dataSource, schema));
   }
 
-  @Override
-  public String name() {
-    return "hot-table vacuum";
-  }
-
-  @Override
-  public Duration interval() {
-    return interval;
-  }
-
-  @Override
-  public void run() {
+  static void run(DataSource dataSource, String schema) {
     Sql.run(
         dataSource,
         "vacuum " + schema + ".message",
@@ -46,7 +31,8 @@ final class HotTableVacuum implements Service {
           long dead;
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "select coalesce(n_dead_tup, 0) from pg_stat_all_tables where relid = ?::regclass")) {
+                  "select coalesce(n_dead_tup, 0) from pg_stat_all_tables"
+                      + " where relid = ?::regclass")) {
             ps.setString(1, schema + ".message"); // the hot table
             dead = Sql.single(ps, rs -> rs.getLong(1));
           }

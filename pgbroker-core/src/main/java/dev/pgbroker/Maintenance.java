@@ -8,35 +8,20 @@ import javax.sql.DataSource;
  * Prunes expired archive rows and dedup keys and folds counter rows, so stats stay one cheap read.
  * The SQL function also takes a lock of its own, so a manual run beside the leader's is harmless.
  */
-final class Maintenance implements Service {
-  private final DataSource dataSource;
-  private final String schema;
-  private final Duration interval;
+final class Maintenance {
+  private Maintenance() {}
 
-  Maintenance(DataSource dataSource, String schema, Duration interval) {
-    this.dataSource = dataSource;
-    this.schema = schema;
-    this.interval = interval;
+  static Service service(DataSource dataSource, String schema, Duration interval) {
+    return new Service("maintenance", interval, () -> run(dataSource, schema));
   }
 
   /** Runs every upkeep service once, here and now (for applications that run no worker). */
-  static void runOnce(DataSource dataSource, String schema) {
-    new Maintenance(dataSource, schema, Duration.ZERO).run();
-    new HotTableVacuum(dataSource, schema, Duration.ZERO).run();
+  static void runAll(DataSource dataSource, String schema) {
+    run(dataSource, schema);
+    HotTableVacuum.run(dataSource, schema);
   }
 
-  @Override
-  public String name() {
-    return "maintenance";
-  }
-
-  @Override
-  public Duration interval() {
-    return interval;
-  }
-
-  @Override
-  public void run() {
+  static void run(DataSource dataSource, String schema) {
     Sql.run(
         dataSource,
         "maintenance",

@@ -93,7 +93,7 @@ final class ServiceRunner {
         Service s = services.get(i);
         nextRun[i] = now + s.interval().toNanos();
         try {
-          s.run();
+          s.work().run();
         } catch (Exception e) {
           log.warn(
               "pgbroker: service {} failed; it runs again in {}: {}",

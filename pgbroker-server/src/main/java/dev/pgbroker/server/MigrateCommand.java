@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -23,23 +24,19 @@ final class MigrateCommand implements Callable<Integer> {
       description = "PostgreSQL JDBC URL, e.g. " + Database.URL_EXAMPLE)
   String db;
 
-  @Option(
-      names = "--schema",
-      defaultValue = Broker.DEFAULT_SCHEMA,
-      description = "Schema for pgbroker's tables and functions (default: ${DEFAULT-VALUE}).")
-  String schema;
+  @Mixin SchemaOption schema;
 
   @Override
   public Integer call() {
     try (HikariDataSource ds = Database.open(db, 2);
         // Built without migrating, so that migrate() below reports how many files it applied.
-        Broker broker = Broker.create(ds).schema(schema).migrate(false).build()) {
+        Broker broker = Broker.create(ds).schema(schema.name).migrate(false).build()) {
       int applied = broker.migrate();
       spec.commandLine()
           .getOut()
           .printf(
               "schema %s is at version %d (applied %d migration%s)%n",
-              schema, Broker.SCHEMA_VERSION, applied, applied == 1 ? "" : "s");
+              schema.name, Broker.SCHEMA_VERSION, applied, applied == 1 ? "" : "s");
     }
     return 0;
   }

@@ -3,8 +3,8 @@ package dev.pgbroker.server;
 import dev.pgbroker.Broker;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code pgbroker sql}: prints the schema as plain SQL, for installs without a JVM. */
@@ -20,15 +20,11 @@ import picocli.CommandLine.Spec;
 final class SqlCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--schema",
-      defaultValue = Broker.DEFAULT_SCHEMA,
-      description = "Schema for pgbroker's tables and functions (default: ${DEFAULT-VALUE}).")
-  String schema;
+  @Mixin SchemaOption schema;
 
   @Override
   public Integer call() {
-    spec.commandLine().getOut().print(Broker.schemaScript(schema));
+    spec.commandLine().getOut().print(Broker.schemaScript(schema.name));
     return 0;
   }
 }

@@ -49,6 +49,7 @@ public final class Broker implements AutoCloseable {
   private final QueueSql queues;
   private final MessageSql messages;
   private final DeadLetterSql deadLetters;
+  private final ArchiveSql archive;
   private final Notifier notifier;
 
   private Broker(Builder b) {
@@ -59,6 +60,7 @@ public final class Broker implements AutoCloseable {
     this.queues = new QueueSql(dataSource, schema, rows);
     this.messages = new MessageSql(dataSource, schema, rows);
     this.deadLetters = new DeadLetterSql(dataSource, schema, rows);
+    this.archive = new ArchiveSql(dataSource, schema, rows);
     this.notifier = new Notifier(dataSource, Notifier.channel(schema));
   }
 
@@ -275,18 +277,19 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Fails a delivery: it is retried after the queue's backoff, or dead-lettered if its attempts are
-   * used up. Returns true if it will be retried.
+   * Fails a delivery: it is retried after its backoff (its own schedule, else the queue's), or
+   * dead-lettered if its attempts (its own limit, else the queue's) are used up. Returns true if it
+   * will be retried.
    */
   public boolean nack(Delivery delivery, String error) {
     return nack(delivery, error, null);
   }
 
-  /** Fails a delivery and retries it after {@code delay} (null: the queue's backoff). */
+  /** Fails a delivery and retries it after {@code delay} (null: its backoff). */
   public boolean nack(Delivery delivery, String error, Duration delay) {
     Long ms = delay == null ? null : QueueOptions.nonNegativeMillis("delay", delay);
     List<Delivery> one = List.of(delivery);
-    MessageSql.Settled s = settle("nack", one, c -> messages.nack(c, one, ms, error));
+    MessageSql.Settled s = settle("nack", one, c -> messages.nack(c, one, ms, error, null));
     requireSettled("nack", delivery, s.stale());
     return s.dead().isEmpty();
   }
@@ -297,7 +300,7 @@ public final class Broker implements AutoCloseable {
     requireSettled(
         "dead-letter",
         delivery,
-        settle("dead-letter", one, c -> messages.deadLetter(c, one, error)).stale());
+        settle("dead-letter", one, c -> messages.deadLetter(c, one, error, null)).stale());
   }
 
   /** Keeps the lease for {@code extension} from now; a lease that already ran out is stale. */
@@ -328,7 +331,24 @@ public final class Broker implements AutoCloseable {
 
   /** Starts configuring a {@link Worker} that runs handlers for this broker's queues. */
   public Worker.Builder worker() {
-    return new Worker.Builder(new Worker.Backend(dataSource, schema, queues, messages, notifier));
+    return new Worker.Builder(
+        new Worker.Backend(dataSource, schema, queues, messages, deadLetters, notifier));
+  }
+
+  /**
+   * The live messages of one queue (ready, delayed, leased, or waiting for their ordering key),
+   * oldest first, with their attempts and errors so far. Reads only.
+   */
+  public MessageBrowser<QueuedMessage> messages(String queue) {
+    return new MessageBrowser<>(messages::list, Checks.queueName(queue));
+  }
+
+  /**
+   * The acknowledged messages one queue keeps for its {@link QueueOptions#retention retention},
+   * oldest first, with the errors of the attempts that failed before. Reads only.
+   */
+  public MessageBrowser<ArchivedMessage> archive(String queue) {
+    return new MessageBrowser<>(archive::list, Checks.queueName(queue));
   }
 
   /** The dead-letter store of one queue: list, inspect, replay, purge. */
@@ -342,7 +362,7 @@ public final class Broker implements AutoCloseable {
    * themselves under one leader; call it where no worker runs.
    */
   public void maintain() {
-    Maintenance.runOnce(dataSource, schema);
+    Maintenance.runAll(dataSource, schema);
   }
 
   /**

@@ -1,6 +1,8 @@
 package dev.pgbroker;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -26,6 +28,9 @@ final class Checks {
 
   /** Mirrors {@code _read} in code/40_read.sql. */
   static final int MAX_READ = 10_000;
+
+  /** Most rows one list of messages, archived messages or dead letters returns. */
+  static final int MAX_LIST = 10_000;
 
   private Checks() {}
 
@@ -65,6 +70,34 @@ final class Checks {
       throw new IllegalArgumentException("max must be between 1 and " + MAX_READ + ", was " + max);
     }
     return max;
+  }
+
+  static int listLimit(int limit) {
+    if (limit < 1 || limit > MAX_LIST) {
+      throw new IllegalArgumentException(
+          "limit must be between 1 and " + MAX_LIST + ", was " + limit);
+    }
+    return limit;
+  }
+
+  /** Mirrors {@code max_attempts} in create_queue and send (code/20_queues.sql, 30_send.sql). */
+  static int maxAttempts(int attempts) {
+    if (attempts < 1) {
+      throw new IllegalArgumentException("maxAttempts must be >= 1, was " + attempts);
+    }
+    return attempts;
+  }
+
+  /** Mirrors {@code _backoff_schedule} in code/10_helpers.sql; returns the delays in ms. */
+  static List<Long> backoffSchedule(Duration... delays) {
+    if (delays == null || delays.length == 0) {
+      throw new IllegalArgumentException("backoffSchedule needs at least one delay");
+    }
+    List<Long> ms = new ArrayList<>();
+    for (Duration d : delays) {
+      ms.add(QueueOptions.nonNegativeMillis("backoffSchedule delay", d));
+    }
+    return List.copyOf(ms);
   }
 
   /** An error text as the message history keeps it. */

@@ -1,6 +1,8 @@
 package dev.pgbroker;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Types;
 import java.util.List;
 import javax.sql.DataSource;
@@ -23,11 +25,7 @@ final class DeadLetterSql {
         dataSource,
         "list dead letters of queue " + queue,
         c -> {
-          try (PreparedStatement check =
-              c.prepareStatement("select 1 from " + schema + "._find_queue(?)")) {
-            check.setString(1, queue); // raises for an unknown queue
-            check.execute();
-          }
+          Sql.requireQueue(c, schema, queue);
           try (PreparedStatement ps =
               c.prepareStatement(
                   "select * from "
@@ -41,6 +39,17 @@ final class DeadLetterSql {
             return Sql.list(ps, rows::deadLetter);
           }
         });
+  }
+
+  /** The dead letter {@code id} of the queue, read inside the caller's transaction, or null. */
+  DeadLetter find(Connection c, String queue, long id) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("select * from " + schema + ".dead_letter where queue = ? and id = ?")) {
+      ps.setString(1, queue); // queue name
+      ps.setLong(2, id); // the dead letter's id (its message's)
+      List<DeadLetter> found = Sql.list(ps, rows::deadLetter);
+      return found.isEmpty() ? null : found.get(0);
+    }
   }
 
   /**

@@ -5,12 +5,13 @@ import java.util.Optional;
 
 /**
  * One queue's dead letters: messages that used up their attempts, with every attempt's error.
- * Replay puts a message back as new (same id, attempts reset, error history kept). Safe to share
- * between threads.
+ * Replay puts a message back with the same id, its error history and its own retry policy, and a
+ * fresh budget of attempts; the attempts it made before stay counted in {@code priorAttempts}. Safe
+ * to share between threads.
  */
 public final class DeadLetterStore {
   /** Most dead letters one {@link #list} call returns. */
-  public static final int MAX_LIST = 10_000;
+  public static final int MAX_LIST = Checks.MAX_LIST;
 
   private final DeadLetterSql sql;
   private final String queue;
@@ -22,11 +23,7 @@ public final class DeadLetterStore {
 
   /** The oldest dead letters first, at most {@code limit}. */
   public List<DeadLetter> list(int limit) {
-    if (limit < 1 || limit > MAX_LIST) {
-      throw new IllegalArgumentException(
-          "limit must be between 1 and " + MAX_LIST + ", was " + limit);
-    }
-    return sql.list(queue, null, limit);
+    return sql.list(queue, null, Checks.listLimit(limit));
   }
 
   public Optional<DeadLetter> find(long id) {

@@ -45,7 +45,9 @@ final class MessageSql {
       throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "select * from " + schema + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?, ?, false)")) {
+            "select * from "
+                + schema
+                + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?, ?, false, ?, ?::bigint[])")) {
       ps.setString(1, queue); // queue name
       ps.setArray(2, c.createArrayOf("text", payloads)); // payloads, one per message
       ps.setString(3, headersJson); // headers, or null for none
@@ -60,6 +62,9 @@ final class MessageSql {
       ps.setString(7, options.dedupKey()); // dedup key, or null
       ps.setString(8, options.orderingKey()); // ordering key, or null
       // (false: no NOTIFY in this transaction; the broker notifies after its commit)
+      ps.setObject(9, options.maxAttempts(), Types.INTEGER); // own attempt limit; null: queue's
+      Long[] backoff = options.backoffMillis();
+      ps.setArray(10, backoff == null ? null : c.createArrayOf("bigint", backoff)); // own schedule
       return Sql.list(ps, rs -> rs.getLong(1));
     }
   }
@@ -94,6 +99,32 @@ final class MessageSql {
         });
   }
 
+  /**
+   * Live messages of the queue, oldest first, at most {@code limit}; or only the one with {@code
+   * id} when not null.
+   */
+  List<QueuedMessage> list(String queue, Long id, int limit) {
+    return Sql.run(
+        dataSource,
+        "list messages of queue " + queue,
+        c -> {
+          Sql.requireQueue(c, schema, queue);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "select m.*, m.lease is not null and m.visible_at > clock_timestamp() as leased"
+                      + " from "
+                      + schema
+                      + ".message m"
+                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
+            ps.setString(1, queue); // queue name
+            ps.setObject(2, id, Types.BIGINT); // one message's id, or null for all
+            ps.setObject(3, id, Types.BIGINT); // the same id
+            ps.setInt(4, limit); // most rows to return
+            return Sql.list(ps, rows::queued);
+          }
+        });
+  }
+
   /** Milliseconds until a message of the queue becomes due by time alone, or null if none. */
   Long nextDueMs(String queue) {
     return Sql.run(
@@ -113,27 +144,39 @@ final class MessageSql {
     return settle(c, ds, "select r.id, r.lease, null from %s._ack(?, ?, ?) r", (ps, n) -> {});
   }
 
-  /** Retries after {@code delayMs} (null: the queue's backoff), or dead-letters a last attempt. */
-  Settled nack(Connection c, Collection<Delivery> ds, Long delayMs, String error)
+  /**
+   * Retries after {@code delayMs} (null: the message's backoff), or dead-letters a last attempt.
+   * {@code trace} (may be null) goes into the history entry beside the error.
+   */
+  Settled nack(Connection c, Collection<Delivery> ds, Long delayMs, String error, String trace)
+      throws SQLException {
+    return fail(c, ds, delayMs, error, trace, null);
+  }
+
+  /** Moves the deliveries to the dead letters whatever attempts they have left. */
+  Settled deadLetter(Connection c, Collection<Delivery> ds, String error, String trace)
+      throws SQLException {
+    return fail(c, ds, null, error, trace, "dead");
+  }
+
+  /** Retries after {@code delayMs} (null: the backoff) even after a last attempt. */
+  Settled retry(Connection c, Collection<Delivery> ds, Long delayMs, String error, String trace)
+      throws SQLException {
+    return fail(c, ds, delayMs, error, trace, "retry");
+  }
+
+  private Settled fail(
+      Connection c, Collection<Delivery> ds, Long delayMs, String error, String trace, String force)
       throws SQLException {
     return settle(
         c,
         ds,
-        "select r.id, r.lease, r.outcome from %s._nack(?, ?, ?, ?, ?, false) r",
+        "select r.id, r.lease, r.outcome from %s._nack(?, ?, ?, ?, ?, false, ?, ?) r",
         (ps, n) -> {
           ps.setArray(4, c.createArrayOf("bigint", filled(n, delayMs))); // retry delays
           ps.setArray(5, c.createArrayOf("text", filled(n, Checks.errorText(error)))); // errors
-        });
-  }
-
-  Settled deadLetter(Connection c, Collection<Delivery> ds, String error) throws SQLException {
-    return settle(
-        c,
-        ds,
-        "select r.id, r.lease, r.outcome from %s._nack(?, ?, ?, ?, ?, true) r",
-        (ps, n) -> {
-          ps.setArray(4, c.createArrayOf("bigint", filled(n, null))); // no retry
-          ps.setArray(5, c.createArrayOf("text", filled(n, Checks.errorText(error)))); // errors
+          ps.setArray(6, c.createArrayOf("text", filled(n, Checks.errorText(trace)))); // traces
+          ps.setString(7, force); // 'dead', 'retry', or null: by attempts left
         });
   }
 

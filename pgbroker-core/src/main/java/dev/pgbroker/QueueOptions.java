@@ -1,7 +1,6 @@
 package dev.pgbroker;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,10 +38,7 @@ public final class QueueOptions {
 
   /** Deliveries before a failing message moves to the dead-letter store (default 5). */
   public QueueOptions maxAttempts(int attempts) {
-    if (attempts < 1) {
-      throw new IllegalArgumentException("maxAttempts must be >= 1, was " + attempts);
-    }
-    return with("max_attempts", attempts);
+    return with("max_attempts", Checks.maxAttempts(attempts));
   }
 
   /**
@@ -50,14 +46,7 @@ public final class QueueOptions {
    * Deno's {@code backoffSchedule}.
    */
   public QueueOptions backoffSchedule(Duration... delays) {
-    if (delays == null || delays.length == 0) {
-      throw new IllegalArgumentException("backoffSchedule needs at least one delay");
-    }
-    List<Long> ms = new ArrayList<>();
-    for (Duration d : delays) {
-      ms.add(nonNegativeMillis("backoffSchedule delay", d));
-    }
-    return with("backoff_ms", List.copyOf(ms));
+    return with("backoff_ms", Checks.backoffSchedule(delays));
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.pgbroker;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -42,6 +43,9 @@ final class QueueRunner {
   /** Most messages one fetch leases. */
   static final int MAX_FETCH = 500;
 
+  /** Stack frames in the short error text of a failed handler; the trace keeps them all. */
+  static final int TOP_FRAMES = 3;
+
   /** How much work, at the recent handling rate, the buffer holds ahead of the handlers. */
   private static final long PREFETCH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
@@ -56,9 +60,11 @@ final class QueueRunner {
   record Handling(Worker.Handler plain, Worker.TransactionalHandler transactional) {}
 
   private final MessageSql messages;
+  private final DeadLetterSql deadLetters;
   private final Notifier notifier;
   private final String queue;
   private final Handling handling;
+  private final Worker.DeadLetterHook deadLetterHook; // may be null
   private final int concurrency;
   private final Duration visibility;
   private final Duration pollInterval;
@@ -89,9 +95,11 @@ final class QueueRunner {
 
   QueueRunner(
       MessageSql messages,
+      DeadLetterSql deadLetters,
       Notifier notifier,
       String queue,
       Handling handling,
+      Worker.DeadLetterHook deadLetterHook,
       int concurrency,
       Duration visibility,
       Duration pollInterval,
@@ -100,9 +108,11 @@ final class QueueRunner {
       ExecutorService handlerThreads,
       ScheduledExecutorService heartbeats) {
     this.messages = messages;
+    this.deadLetters = deadLetters;
     this.notifier = notifier;
     this.queue = queue;
     this.handling = handling;
+    this.deadLetterHook = deadLetterHook;
     this.concurrency = concurrency;
     this.visibility = visibility;
     this.pollInterval = pollInterval;
@@ -323,18 +333,21 @@ final class QueueRunner {
 
   private Outcome fail(Delivery d, Throwable e, Duration took) {
     String error = describe(e);
+    String trace = trace(e);
     List<Delivery> one = List.of(d);
     try {
       boolean poison = e instanceof PoisonMessageException;
       Duration delay = e instanceof RetryLaterException r ? r.delay() : null;
       Long delayMs = delay == null ? null : delay.toMillis();
+      Sql.Work<MessageSql.Settled> settle =
+          c ->
+              poison
+                  ? messages.deadLetter(c, one, error, trace)
+                  : messages.nack(c, one, delayMs, error, trace);
       MessageSql.Settled s =
-          messages.run(
-              poison ? "dead-letter" : "nack",
-              c ->
-                  poison
-                      ? messages.deadLetter(c, one, error)
-                      : messages.nack(c, one, delayMs, error));
+          deadLetterHook == null
+              ? messages.run(poison ? "dead-letter" : "nack", settle)
+              : settleWithHook(d, settle, delayMs, error, trace);
       notifier.settled(one);
       if (!s.stale().isEmpty()) {
         listener.leaseLost(d);
@@ -355,6 +368,56 @@ final class QueueRunner {
           queue,
           db.getMessage());
       return Outcome.LOST;
+    }
+  }
+
+  /**
+   * Settles a failure in a transaction that also runs the dead-letter hook when the message moves
+   * to the dead-letter store, so the hook's writes and the move commit together. A hook that throws
+   * rolls both back; the message is then retried after its backoff, even after its last attempt,
+   * with the hook's error in its history, so the move and the hook are tried again later.
+   */
+  private MessageSql.Settled settleWithHook(
+      Delivery d, Sql.Work<MessageSql.Settled> settle, Long delayMs, String error, String trace) {
+    Exception hookFailure;
+    try (Connection c = messages.dataSource().getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        MessageSql.Settled s = settle.run(c);
+        DeadLetter dead = s.dead().isEmpty() ? null : deadLetters.find(c, queue, d.id());
+        hookFailure = dead == null ? null : runHook(c, dead);
+        if (hookFailure == null) {
+          c.commit();
+          return s;
+        }
+        c.rollback();
+      } catch (SQLException | RuntimeException | Error db) {
+        c.rollback();
+        throw db;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    } catch (SQLException db) {
+      throw Sql.translate("nack", db);
+    }
+    log.warn(
+        "pgbroker: the dead-letter hook of queue {} failed for message {}; it stays in the queue"
+            + " and is retried",
+        queue,
+        d.id(),
+        hookFailure);
+    String why = "dead-letter hook failed (" + hookFailure + "); the handler's error: " + error;
+    List<Delivery> one = List.of(d);
+    return messages.run("nack", c -> messages.retry(c, one, delayMs, why, trace));
+  }
+
+  /** Runs the hook on {@code tx}; returns what it threw, or null. */
+  private Exception runHook(Connection tx, DeadLetter dead) {
+    try {
+      deadLetterHook.handle(tx, dead);
+      return null;
+    } catch (Exception e) {
+      return e;
     }
   }
 
@@ -418,10 +481,37 @@ final class QueueRunner {
     }
   }
 
-  /** The error text kept in the message's history: the exception and the top of its stack. */
+  /**
+   * The error kept in the message's history, short enough to read in a list: the exception's class
+   * and message, its top {@link #TOP_FRAMES} stack frames, and the class and message of its root
+   * cause. {@link PoisonMessageException} and {@link RetryLaterException} give only their reason.
+   */
   static String describe(Throwable e) {
     if (e instanceof PoisonMessageException || e instanceof RetryLaterException) {
       return String.valueOf(e.getMessage());
+    }
+    StringBuilder out = new StringBuilder(e.toString());
+    StackTraceElement[] frames = e.getStackTrace();
+    for (int i = 0; i < Math.min(TOP_FRAMES, frames.length); i++) {
+      out.append("\n\tat ").append(frames[i]);
+    }
+    if (frames.length > TOP_FRAMES) {
+      out.append("\n\t... ").append(frames.length - TOP_FRAMES).append(" more");
+    }
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root != e) {
+      out.append("\nroot cause: ").append(root);
+    }
+    return Checks.errorText(out.toString());
+  }
+
+  /** The full stack trace, kept beside the short error; null where {@link #describe} is whole. */
+  static String trace(Throwable e) {
+    if (e instanceof PoisonMessageException || e instanceof RetryLaterException) {
+      return null;
     }
     StringWriter out = new StringWriter();
     e.printStackTrace(new PrintWriter(out));

@@ -41,23 +41,68 @@ final class Rows {
 
   /** A row of the dead_letter table. */
   DeadLetter deadLetter(ResultSet rs) throws SQLException {
-    List<DeadLetter.AttemptError> errors = new ArrayList<>();
-    for (JsonNode e : tree(rs.getString("errors"))) {
-      errors.add(
-          new DeadLetter.AttemptError(
-              e.path("attempt").asInt(),
-              OffsetDateTime.parse(e.path("at").asText()).toInstant(),
-              e.path("error").isNull() ? null : e.path("error").asText()));
-    }
+    List<DeadLetter.AttemptError> errors = errors(rs.getString("errors"));
+    int attempts = rs.getInt("attempts");
     return new DeadLetter(
         rs.getString("queue"),
         rs.getLong("id"),
         rs.getString("payload"),
         headers(rs.getString("headers")),
-        rs.getInt("attempts"),
+        attempts,
+        Math.max(0, errors.size() - attempts), // each attempt of a dead letter left an entry
         instant(rs, "enqueued_at"),
         instant(rs, "dead_at"),
-        List.copyOf(errors));
+        errors);
+  }
+
+  /** A row of the message table, with a {@code leased} column. */
+  QueuedMessage queued(ResultSet rs) throws SQLException {
+    Instant visibleAt = instant(rs, "visible_at");
+    return new QueuedMessage(
+        rs.getString("queue"),
+        rs.getLong("id"),
+        rs.getString("payload"),
+        headers(rs.getString("headers")),
+        rs.getInt("priority"),
+        rs.getString("ordering_key"),
+        rs.getInt("attempt"),
+        rs.getInt("prior_attempts"),
+        rs.getBoolean("leased"),
+        Instant.MAX.equals(visibleAt) ? null : visibleAt, // 'infinity': parked behind its key
+        instant(rs, "enqueued_at"),
+        errors(rs.getString("errors")));
+  }
+
+  /** A row of the archive table. */
+  ArchivedMessage archived(ResultSet rs) throws SQLException {
+    return new ArchivedMessage(
+        rs.getString("queue"),
+        rs.getLong("id"),
+        rs.getString("payload"),
+        headers(rs.getString("headers")),
+        rs.getInt("attempts"),
+        rs.getInt("prior_attempts"),
+        instant(rs, "enqueued_at"),
+        instant(rs, "acked_at"),
+        errors(rs.getString("errors")));
+  }
+
+  /** A message's error history: {@code [{"attempt", "at", "error", "trace"?}, ...]}. */
+  private List<DeadLetter.AttemptError> errors(String json) {
+    List<DeadLetter.AttemptError> errors = new ArrayList<>();
+    for (JsonNode e : tree(json)) {
+      errors.add(
+          new DeadLetter.AttemptError(
+              e.path("attempt").asInt(),
+              OffsetDateTime.parse(e.path("at").asText()).toInstant(),
+              text(e.path("error")),
+              text(e.path("trace"))));
+    }
+    return List.copyOf(errors);
+  }
+
+  private static String text(JsonNode n) {
+    return n.isMissingNode() || n.isNull() ? null : n.asText();
   }
 
   Map<String, Object> map(String json) {
@@ -88,8 +133,9 @@ final class Rows {
     }
   }
 
+  /** PostgreSQL's 'infinity' comes back as {@link Instant#MAX}. */
   private static Instant instant(ResultSet rs, String column) throws SQLException {
     OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
-    return t == null ? null : t.toInstant();
+    return t == null ? null : t.equals(OffsetDateTime.MAX) ? Instant.MAX : t.toInstant();
   }
 }

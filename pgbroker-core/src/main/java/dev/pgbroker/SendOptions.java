@@ -4,12 +4,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
-/** How one message is sent: delay, priority, dedup key, ordering key, headers. Immutable. */
+/**
+ * How one message is sent: delay, priority, dedup key, ordering key, headers, and its own retry
+ * policy. Immutable.
+ */
 public final class SendOptions {
-  private static final SendOptions NONE = new SendOptions(0, null, 0, null, null, Map.of());
+  private static final SendOptions NONE =
+      new SendOptions(0, null, 0, null, null, Map.of(), null, List.of());
 
   /** Priorities are kept within this range, either sign. */
   public static final int MAX_PRIORITY = 1_000_000;
@@ -20,6 +25,8 @@ public final class SendOptions {
   private final String dedupKey;
   private final String orderingKey;
   private final Map<String, String> headers;
+  private final Integer maxAttempts;
+  private final List<Long> backoffMs;
 
   private SendOptions(
       long delayMs,
@@ -27,16 +34,20 @@ public final class SendOptions {
       int priority,
       String dedupKey,
       String orderingKey,
-      Map<String, String> h) {
+      Map<String, String> h,
+      Integer maxAttempts,
+      List<Long> backoffMs) {
     this.delayMs = delayMs;
     this.deliverAt = deliverAt;
     this.priority = priority;
     this.dedupKey = dedupKey;
     this.orderingKey = orderingKey;
     this.headers = h;
+    this.maxAttempts = maxAttempts;
+    this.backoffMs = backoffMs;
   }
 
-  /** Deliver now, priority 0, no keys, no headers. */
+  /** Deliver now, priority 0, no keys, no headers, the queue's retry policy. */
   public static SendOptions none() {
     return NONE;
   }
@@ -48,7 +59,8 @@ public final class SendOptions {
    */
   public SendOptions delay(Duration delay) {
     long ms = QueueOptions.nonNegativeMillis("delay", delay);
-    return new SendOptions(ms, null, priority, dedupKey, orderingKey, headers);
+    return new SendOptions(
+        ms, null, priority, dedupKey, orderingKey, headers, maxAttempts, backoffMs);
   }
 
   /**
@@ -57,7 +69,8 @@ public final class SendOptions {
    */
   public SendOptions deliverAt(Instant time) {
     Objects.requireNonNull(time, "deliverAt");
-    return new SendOptions(0, time, priority, dedupKey, orderingKey, headers);
+    return new SendOptions(
+        0, time, priority, dedupKey, orderingKey, headers, maxAttempts, backoffMs);
   }
 
   /** Higher first among deliverable messages; between -1,000,000 and 1,000,000. */
@@ -71,19 +84,34 @@ public final class SendOptions {
               + ", was "
               + priority);
     }
-    return new SendOptions(delayMs, deliverAt, priority, dedupKey, orderingKey, headers);
+    return new SendOptions(
+        delayMs, deliverAt, priority, dedupKey, orderingKey, headers, maxAttempts, backoffMs);
   }
 
   /** A send whose key matches a live (or recently finished) message stores nothing new. */
   public SendOptions dedupKey(String key) {
     return new SendOptions(
-        delayMs, deliverAt, priority, Checks.key("dedupKey", key), orderingKey, headers);
+        delayMs,
+        deliverAt,
+        priority,
+        Checks.key("dedupKey", key),
+        orderingKey,
+        headers,
+        maxAttempts,
+        backoffMs);
   }
 
   /** Messages with the same ordering key are delivered one at a time, in send order. */
   public SendOptions orderingKey(String key) {
     return new SendOptions(
-        delayMs, deliverAt, priority, dedupKey, Checks.key("orderingKey", key), headers);
+        delayMs,
+        deliverAt,
+        priority,
+        dedupKey,
+        Checks.key("orderingKey", key),
+        headers,
+        maxAttempts,
+        backoffMs);
   }
 
   public SendOptions header(String name, String value) {
@@ -92,7 +120,46 @@ public final class SendOptions {
     Map<String, String> copy = new LinkedHashMap<>(headers);
     copy.put(name, value);
     return new SendOptions(
-        delayMs, deliverAt, priority, dedupKey, orderingKey, Collections.unmodifiableMap(copy));
+        delayMs,
+        deliverAt,
+        priority,
+        dedupKey,
+        orderingKey,
+        Collections.unmodifiableMap(copy),
+        maxAttempts,
+        backoffMs);
+  }
+
+  /**
+   * Deliveries of this message before it moves to the dead-letter store, instead of the queue's
+   * setting (like Deno's {@code enqueue} option). At least 1.
+   */
+  public SendOptions maxAttempts(int attempts) {
+    return new SendOptions(
+        delayMs,
+        deliverAt,
+        priority,
+        dedupKey,
+        orderingKey,
+        headers,
+        Checks.maxAttempts(attempts),
+        backoffMs);
+  }
+
+  /**
+   * This message's retry schedule, instead of the queue's backoff: retry n waits {@code
+   * delays[n-1]}; the last delay repeats (Deno's {@code backoffSchedule}).
+   */
+  public SendOptions backoffSchedule(Duration... delays) {
+    return new SendOptions(
+        delayMs,
+        deliverAt,
+        priority,
+        dedupKey,
+        orderingKey,
+        headers,
+        maxAttempts,
+        Checks.backoffSchedule(delays));
   }
 
   public Duration delay() {
@@ -120,6 +187,21 @@ public final class SendOptions {
     return headers;
   }
 
+  /** This message's own attempt limit, or null for the queue's. */
+  public Integer maxAttempts() {
+    return maxAttempts;
+  }
+
+  /** This message's own retry schedule, or an empty list for the queue's backoff. */
+  public List<Duration> backoffSchedule() {
+    return backoffMs.stream().map(Duration::ofMillis).toList();
+  }
+
+  /** The retry schedule in ms, or null for the queue's. */
+  Long[] backoffMillis() {
+    return backoffMs.isEmpty() ? null : backoffMs.toArray(new Long[0]);
+  }
+
   @Override
   public String toString() {
     return "SendOptions[delayMs="
@@ -132,6 +214,10 @@ public final class SendOptions {
         + orderingKey
         + ", headers="
         + headers
+        + ", maxAttempts="
+        + maxAttempts
+        + ", backoffMs="
+        + backoffMs
         + "]";
   }
 }

@@ -74,6 +74,15 @@ final class Sql {
     }
   }
 
+  /** Raises {@link UnknownQueueException} (through PB001) unless the queue exists. */
+  static void requireQueue(Connection c, String schema, String queue) throws SQLException {
+    try (PreparedStatement check =
+        c.prepareStatement("select 1 from " + schema + "._find_queue(?)")) {
+      check.setString(1, queue); // queue name
+      check.execute();
+    }
+  }
+
   /** Runs a query that returns one row and reads it. */
   static <T> T single(PreparedStatement ps, Column<T> column) throws SQLException {
     try (ResultSet rs = ps.executeQuery()) {

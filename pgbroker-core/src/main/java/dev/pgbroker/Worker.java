@@ -66,12 +66,23 @@ public final class Worker implements AutoCloseable {
     void handle(Connection tx, Delivery delivery) throws Exception;
   }
 
+  /**
+   * Runs inside the transaction that moves a message to the dead-letter store, after the move:
+   * writes on {@code tx} commit together with it, and a hook that throws rolls the move back (the
+   * message is then retried after its backoff, as one more attempt). Do not commit {@code tx}.
+   */
+  @FunctionalInterface
+  public interface DeadLetterHook {
+    void handle(Connection tx, DeadLetter deadLetter) throws Exception;
+  }
+
   /** What the broker hands the worker: the statements it runs and the notifier it tells. */
   record Backend(
       DataSource dataSource,
       String schema,
       QueueSql queues,
       MessageSql messages,
+      DeadLetterSql deadLetters,
       Notifier notifier) {}
 
   private final Builder settings;
@@ -98,9 +109,11 @@ public final class Worker implements AutoCloseable {
       runners.add(
           new QueueRunner(
               backend.messages(),
+              backend.deadLetters(),
               backend.notifier(),
               queue,
               e.getValue(),
+              b.deadLetterHooks.get(queue),
               b.concurrency.getOrDefault(queue, DEFAULT_CONCURRENCY),
               visibility.get(queue),
               b.pollInterval,
@@ -119,8 +132,9 @@ public final class Worker implements AutoCloseable {
             backend.dataSource(),
             backend.schema(),
             List.of(
-                new Maintenance(backend.dataSource(), backend.schema(), b.maintenanceInterval),
-                new HotTableVacuum(backend.dataSource(), backend.schema(), b.maintenanceInterval)),
+                Maintenance.service(backend.dataSource(), backend.schema(), b.maintenanceInterval),
+                HotTableVacuum.service(
+                    backend.dataSource(), backend.schema(), b.maintenanceInterval)),
             listener);
     this.shutdownHook = b.shutdownHook ? new Thread(this::close, "pgbroker-worker-shutdown") : null;
   }
@@ -226,6 +240,7 @@ public final class Worker implements AutoCloseable {
     private final Backend backend;
     private final Map<String, QueueRunner.Handling> handlers = new LinkedHashMap<>();
     private final Map<String, Integer> concurrency = new LinkedHashMap<>();
+    private final Map<String, DeadLetterHook> deadLetterHooks = new LinkedHashMap<>();
     private Duration pollInterval = DEFAULT_POLL_INTERVAL;
     private Duration ackFlushInterval = DEFAULT_ACK_FLUSH_INTERVAL;
     private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
@@ -255,6 +270,22 @@ public final class Worker implements AutoCloseable {
     public Builder handleInTransaction(String queue, TransactionalHandler handler) {
       Objects.requireNonNull(handler, "handler");
       return register(queue, new QueueRunner.Handling(null, handler));
+    }
+
+    /**
+     * Runs {@code hook} in the same transaction as each move of one of {@code queue}'s messages to
+     * the dead-letter store by this worker (attempts used up, or a {@link PoisonMessageException}),
+     * like Deno's {@code keysIfUndelivered}. Leases that run out on a last attempt are moved by
+     * whichever read comes next, without the hook; so are messages dropped by a queue that keeps no
+     * dead letters.
+     */
+    public Builder onDeadLetter(String queue, DeadLetterHook hook) {
+      Checks.queueName(queue);
+      Objects.requireNonNull(hook, "hook");
+      if (deadLetterHooks.putIfAbsent(queue, hook) != null) {
+        throw new IllegalArgumentException("queue '" + queue + "' already has a dead-letter hook");
+      }
+      return this;
     }
 
     /** Most handlers running at once for {@code queue} (default 8). */
@@ -325,6 +356,12 @@ public final class Worker implements AutoCloseable {
         if (!handlers.containsKey(queue)) {
           throw new IllegalStateException(
               "concurrency set for queue '" + queue + "' which has no handler");
+        }
+      }
+      for (String queue : deadLetterHooks.keySet()) {
+        if (!handlers.containsKey(queue)) {
+          throw new IllegalStateException(
+              "dead-letter hook set for queue '" + queue + "' which has no handler");
         }
       }
       checkPoolSize();

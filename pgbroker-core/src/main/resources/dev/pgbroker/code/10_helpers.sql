@@ -87,11 +87,35 @@ returns void language sql as $$
   select q, sent, acked, failed, dead where sent + acked + failed + dead > 0;
 $$;
 
--- Delay before retry number attempt + 1: the queue's explicit schedule (its last entry
--- repeats), or exponential backoff with equal jitter.
-create function {{schema}}._backoff_ms(q {{schema}}.queue, attempt integer) returns bigint
+-- Reads an explicit retry schedule (backoff_ms: a non-empty array of whole milliseconds from 0
+-- to 1e15), or null when absent. Queues and messages share the rule.
+create function {{schema}}._backoff_schedule(options jsonb) returns bigint[]
+language plpgsql immutable as $$
+declare
+  v jsonb := options -> 'backoff_ms';
+begin
+  if v is null or v = 'null' then
+    return null;
+  end if;
+  if jsonb_typeof(v) <> 'array' or jsonb_array_length(v) = 0
+     or exists (select 1 from jsonb_array_elements(v) e
+                where jsonb_typeof(e) <> 'number' or (e #>> '{}')::numeric < 0
+                   or (e #>> '{}')::numeric > 1e15
+                   or (e #>> '{}')::numeric <> trunc((e #>> '{}')::numeric)) then
+    perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
+      'from 0 to 1e15, was %s', v));
+  end if;
+  return array(select (e #>> '{}')::bigint from jsonb_array_elements(v) e);
+end $$;
+
+-- Delay before retry number attempt + 1: the message's own schedule when it has one, else the
+-- queue's explicit schedule (the last entry repeats), else exponential backoff with equal jitter.
+create function {{schema}}._backoff_ms(q {{schema}}.queue, attempt integer,
+                                       schedule bigint[] default null) returns bigint
 language sql volatile as $$
   select case
+    when schedule is not null then
+      schedule[least(greatest(attempt, 1), cardinality(schedule))]
     when q.backoff_ms is not null then
       q.backoff_ms[least(greatest(attempt, 1), cardinality(q.backoff_ms))]
     else (
@@ -100,4 +124,3 @@ language sql volatile as $$
       select (ms / 2 + random() * ms / 2)::bigint from e)
   end;
 $$;
-

@@ -22,17 +22,7 @@ begin
         'must be > 0, was 0');
     end if;
   end loop;
-  if o ? 'backoff_ms' and o -> 'backoff_ms' <> 'null' then
-    if jsonb_typeof(o -> 'backoff_ms') <> 'array' or jsonb_array_length(o -> 'backoff_ms') = 0
-       or exists (select 1 from jsonb_array_elements(o -> 'backoff_ms') e
-                  where jsonb_typeof(e) <> 'number' or (e #>> '{}')::numeric < 0
-                     or (e #>> '{}')::numeric > 1e15
-                     or (e #>> '{}')::numeric <> trunc((e #>> '{}')::numeric)) then
-      perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
-        'from 0 to 1e15, was %s', o -> 'backoff_ms'));
-    end if;
-    backoff := array(select (e #>> '{}')::bigint from jsonb_array_elements(o -> 'backoff_ms') e);
-  end if;
+  backoff := {{schema}}._backoff_schedule(o);
   foreach k in array array['dead_letter', 'notify_sql_sends'] loop
     if o ? k and jsonb_typeof(o -> k) <> 'boolean' then
       perform {{schema}}._fail(format('%s must be true or false, was %s', k, o -> k));

@@ -6,9 +6,11 @@
 -- else delay_ms after this statement on the database clock. wake sends a NOTIFY on the schema's
 -- channel in this transaction (PostgreSQL folds repeats into one per transaction), unless the
 -- queue opted out; the Java API passes false and notifies after its commit instead.
+-- max_attempts and backoff_ms are the messages' own retry policy (null: the queue's).
 create function {{schema}}._send(q text, payloads jsonb[], headers jsonb, delay_ms bigint,
                                  deliver_at timestamptz, priority integer, dedup_key text,
-                                 ordering_key text, wake boolean)
+                                 ordering_key text, wake boolean, max_attempts integer default null,
+                                 backoff_ms bigint[] default null)
 returns setof bigint language plpgsql as $$
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q, true);
@@ -30,6 +32,14 @@ begin
   due := coalesce(deliver_at, clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond');
   perform {{schema}}._check_key('dedup_key', dedup_key);
   perform {{schema}}._check_key('ordering_key', ordering_key);
+  if max_attempts < 1 then
+    perform {{schema}}._fail(format('max_attempts must be >= 1, was %s', max_attempts));
+  end if;
+  if cardinality(backoff_ms) = 0 or exists (select 1 from unnest(backoff_ms) b
+                                            where b is null or b < 0 or b > 1e15) then
+    perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
+      'from 0 to 1e15, was %s', backoff_ms));
+  end if;
   if dedup_key is not null and n > 1 then
     perform {{schema}}._fail('a dedup key names one message; send deduplicated messages one by one');
   end if;
@@ -50,9 +60,10 @@ begin
 
   if dedup_key is null then
     return query
-      insert into {{schema}}.message (queue, payload, headers, priority, ordering_key, visible_at)
+      insert into {{schema}}.message (queue, payload, headers, priority, ordering_key, visible_at,
+                                      max_attempts, backoff_ms)
       select q, u.p, coalesce(headers, '{}'), coalesce(priority, 0), ordering_key,
-             due
+             due, max_attempts, backoff_ms
       from unnest(payloads) with ordinality as u(p, i)
       order by u.i
       returning id;
@@ -84,9 +95,9 @@ begin
     -- the key's row vanished between the steps (its window ended): try again
   end loop;
   insert into {{schema}}.message (id, queue, payload, headers, priority, dedup_key,
-                                  ordering_key, visible_at)
+                                  ordering_key, visible_at, max_attempts, backoff_ms)
   values (new_id, q, payloads[1], coalesce(headers, '{}'), coalesce(priority, 0), dedup_key,
-          ordering_key, due);
+          ordering_key, due, max_attempts, backoff_ms);
   perform {{schema}}._count(q, 1, 0, 0, 0);
   return next new_id;
 end $$;
@@ -94,16 +105,23 @@ end $$;
 -- Reads the SQL API's send options, refusing what the Java API refuses.
 create function {{schema}}._send_options(options jsonb, single boolean,
   out headers jsonb, out delay_ms bigint, out deliver_at timestamptz, out priority integer,
-  out dedup_key text, out ordering_key text)
+  out dedup_key text, out ordering_key text, out max_attempts integer, out backoff_ms bigint[])
 language plpgsql stable as $$
 declare
   o jsonb := coalesce(options, '{}');
   k text;
 begin
   perform {{schema}}._check_keys('send option', o, case when single
-    then array['delay_ms', 'deliver_at', 'priority', 'dedup_key', 'ordering_key', 'headers']
-    else array['delay_ms', 'deliver_at', 'priority', 'ordering_key', 'headers'] end);
+    then array['delay_ms', 'deliver_at', 'priority', 'dedup_key', 'ordering_key', 'headers',
+               'max_attempts', 'backoff_ms']
+    else array['delay_ms', 'deliver_at', 'priority', 'ordering_key', 'headers', 'max_attempts',
+               'backoff_ms'] end);
   delay_ms := {{schema}}._ms(o, 'delay_ms');
+  max_attempts := {{schema}}._ms(o, 'max_attempts', 2147483647);
+  if max_attempts = 0 then
+    perform {{schema}}._fail('max_attempts must be >= 1, was 0');
+  end if;
+  backoff_ms := {{schema}}._backoff_schedule(o);
   if o ? 'priority' and (jsonb_typeof(o -> 'priority') <> 'number'
                          or (o ->> 'priority')::numeric <> trunc((o ->> 'priority')::numeric)
                          or abs((o ->> 'priority')::numeric) > 1000000) then
@@ -139,14 +157,15 @@ end $$;
 create function {{schema}}.send(queue text, payload jsonb, options jsonb default '{}')
 returns bigint language sql as $$
   select {{schema}}._send(queue, array[payload], o.headers, o.delay_ms, o.deliver_at,
-                          o.priority, o.dedup_key, o.ordering_key, true)
+                          o.priority, o.dedup_key, o.ordering_key, true, o.max_attempts,
+                          o.backoff_ms)
   from {{schema}}._send_options(options, true) o;
 $$;
 
 create function {{schema}}.send_batch(queue text, payloads jsonb[], options jsonb default '{}')
 returns setof bigint language sql as $$
   select {{schema}}._send(queue, payloads, o.headers, o.delay_ms, o.deliver_at, o.priority,
-                          null, o.ordering_key, true)
+                          null, o.ordering_key, true, o.max_attempts, o.backoff_ms)
   from {{schema}}._send_options(options, false) o;
 $$;
 

@@ -91,7 +91,7 @@ begin
            array_agg(p.id) filter (where p.ordering_key is not null)
     into plain, plain_dead, keyed
     from (select m.id, m.ctid as tid, m.ordering_key,
-                 m.lease is not null and m.attempt >= cfg.max_attempts as exhausted
+                 m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts) as exhausted
           from {{schema}}.message m
           where m.queue = cfg.name and m.visible_at <= t
           order by m.priority desc, m.visible_at, m.id
@@ -126,7 +126,7 @@ begin
     perform {{schema}}._bury_expired(cfg, array(
       select m.id from {{schema}}.message m
       where m.id = any (keyed) and m.ordering_key = any (keys)
-        and m.lease is not null and m.attempt >= cfg.max_attempts));
+        and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
 
     with state as (
       select k.k,

@@ -21,9 +21,10 @@ begin
     returning m.*
   ), archived as (
     insert into {{schema}}.archive (id, queue, payload, headers, attempts, enqueued_at,
-                                    expires_at)
+                                    expires_at, errors, prior_attempts)
     select g.id, g.queue, g.payload, g.headers, g.attempt, g.enqueued_at,
-           clock_timestamp() + cfg.retention_ms * interval '1 millisecond'
+           clock_timestamp() + cfg.retention_ms * interval '1 millisecond', g.errors,
+           g.prior_attempts
     from gone g where cfg.retention_ms > 0
   )
   select array_agg(g.id), array_agg(g.lease),
@@ -46,49 +47,63 @@ language sql as $$
   select {{schema}}.ack(queue, id, lease::uuid);
 $$;
 
--- Fails deliveries: each is retried after its delay (null: the queue's backoff) or, when its
--- attempts are used up or dead_letter_now is set, moved to the dead-letter store with its error history.
--- Error texts keep their first 4,000 characters (Checks.MAX_ERROR_CHARS mirrors this).
+-- Fails deliveries: each is retried after its delay (null: its backoff) or, when its attempts are
+-- used up (the message's own max_attempts, else the queue's), moved to the dead-letter store with
+-- its error history. force picks the end instead: 'dead' dead-letters whatever attempts are
+-- left; 'retry' retries even after the last attempt (the worker's answer to a dead-letter hook
+-- that failed: the move was rolled back, so the message gets one more delivery).
+-- Each history entry is {attempt, at, error} plus a trace when one is given; error and trace
+-- keep their first 4,000 characters (Checks.MAX_ERROR_CHARS mirrors this).
 -- Returns (id, lease, 'retry' | 'dead') for each one settled.
 create function {{schema}}._nack(q text, ids bigint[], leases uuid[], delays_ms bigint[],
-                                 errors text[], dead_letter_now boolean default false)
+                                 errors text[], dead_letter_now boolean default false,
+                                 traces text[] default null, force text default null)
 returns table (id bigint, lease uuid, outcome text) language plpgsql as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);
   settled bigint[];
+  forced text := case when dead_letter_now then 'dead' else force end;
   settled_leases uuid[];
   outcomes text[];
   keys text[];
 begin
   if exists (select 1 from unnest(delays_ms) d where d < 0) then
+  if forced is not null and forced not in ('dead', 'retry') then
+    perform {{schema}}._fail(format('nack force must be dead, retry or null, was %L', forced));
+  end if;
     perform {{schema}}._fail('nack delay must be >= 0 ms');
   end if;
   with target as (
-    select m.id, m.lease, m.ordering_key, m.attempt >= cfg.max_attempts or dead_letter_now as final, u.d,
+    select m.id, m.lease, m.ordering_key, u.d,
+           case when forced is not null then forced = 'dead'
+                else m.attempt >= coalesce(m.max_attempts, cfg.max_attempts) end as final,
            jsonb_build_object('attempt', m.attempt, 'at', clock_timestamp(), 'error', left(u.e, 4000))
-             as entry
-    from unnest(ids, leases, delays_ms, errors) as u(id, lease, d, e)
+             || case when u.tr is null then '{}'
+                     else jsonb_build_object('trace', left(u.tr, 4000)) end as entry
+    from unnest(ids, leases, delays_ms, errors, traces) as u(id, lease, d, e, tr)
     join {{schema}}.message m on m.id = u.id and m.lease = u.lease and m.queue = q
     for update of m
   ), dead as (
     delete from {{schema}}.message m using target t
-    where m.id = t.id and t.final
+    where m.id = t.id and t.final and m.id = any (ids)
     returning m.*, t.entry
   ), buried as (
     insert into {{schema}}.dead_letter (id, queue, payload, headers, priority, ordering_key,
-                                        dedup_key, attempts, enqueued_at, errors)
+                                        dedup_key, attempts, enqueued_at, errors, max_attempts,
+                                        backoff_ms)
     select d.id, d.queue, d.payload, d.headers, d.priority, d.ordering_key, d.dedup_key,
-           d.attempt, d.enqueued_at, d.errors || jsonb_build_array(d.entry)
+           d.attempt, d.enqueued_at, d.errors || jsonb_build_array(d.entry), d.max_attempts,
+           d.backoff_ms
     from dead d where cfg.dead_letter
   ), retry as (
     update {{schema}}.message m
     set lease = null, errors = m.errors || jsonb_build_array(t.entry),
         visible_at = clock_timestamp()
-                     + coalesce(t.d, {{schema}}._backoff_ms(cfg, m.attempt))
+                     + coalesce(t.d, {{schema}}._backoff_ms(cfg, m.attempt, m.backoff_ms))
                        * interval '1 millisecond'
     from target t
-    where m.id = t.id and not t.final
+    where m.id = t.id and not t.final and m.id = any (ids)
     returning t.id, t.lease
   ), settled as (
     select r.id, r.lease, 'retry' as outcome from retry r

@@ -1,8 +1,11 @@
 -- ---------------------------------------------------------------------------------------------
 -- Dead letters
 
--- Puts dead letters back as new messages (same id, attempts reset, error history kept):
--- those in ids, or when ids is null those whose errors mention error_contains, or all.
+-- Puts dead letters back as messages: those in ids, or when ids is null those whose errors
+-- mention error_contains, or all. A replayed message keeps its id, its error history and its own
+-- retry policy, and gets a fresh budget: attempt starts again from 0, so it has max_attempts
+-- deliveries left, and prior_attempts records the attempts it made before. Every attempt of a
+-- dead letter failed and left one error entry, so those are its entries' count.
 create function {{schema}}.replay_dead_letters(queue text, ids bigint[] default null,
                                   error_contains text default null) returns integer
 language plpgsql as $$
@@ -27,9 +30,10 @@ begin
     where k.expires_at is not null or k.message_id = excluded.message_id
   )
   insert into {{schema}}.message (id, queue, payload, headers, priority, ordering_key,
-                                  dedup_key, visible_at, errors)
-  select r.id, r.queue, r.payload, r.headers, r.priority, r.ordering_key, r.dedup_key, clock_timestamp(),
-         r.errors
+                                  dedup_key, visible_at, errors, prior_attempts, max_attempts,
+                                  backoff_ms)
+  select r.id, r.queue, r.payload, r.headers, r.priority, r.ordering_key, r.dedup_key,
+         clock_timestamp(), r.errors, jsonb_array_length(r.errors), r.max_attempts, r.backoff_ms
   from revived r;
   get diagnostics n = row_count;
   return n;

@@ -58,7 +58,10 @@ public final class Delivery {
     return lease;
   }
 
-  /** 1 for the first delivery, 2 for the first retry, and so on. */
+  /**
+   * 1 for the first delivery, 2 for the first retry, and so on; counted from 1 again after a replay
+   * from the dead letters.
+   */
   public int attempt() {
     return attempt;
   }

@@ -149,6 +149,30 @@ class DeadLetterHookTest {
   }
 
   @Test
+  void aLeaseRunningOutOnTheLastAttemptIsMovedByReadWithoutTheHook(Broker broker) {
+    broker.createQueue("crashed", QueueOptions.defaults().maxAttempts(1));
+    long id = broker.send("crashed", "x");
+    assertThat(broker.read("crashed", 1, Duration.ofMillis(20))).hasSize(1); // then "crashes"
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> broker.messages("crashed").find(id).map(m -> !m.leased()).orElse(false));
+    AtomicInteger hookCalls = new AtomicInteger();
+
+    try (Worker w =
+        broker
+            .worker()
+            .handle("crashed", d -> {})
+            .onDeadLetter("crashed", (tx, dead) -> hookCalls.incrementAndGet())
+            .start()) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> broker.stats("crashed").dead() == 1);
+    }
+
+    assertThat(hookCalls).as("documented: read() moves it, knowing no hook").hasValue(0);
+    assertThat(broker.deadLetters("crashed").find(id).orElseThrow().lastError())
+        .contains("lease expired");
+  }
+
+  @Test
   void hookNeedsAHandlerForItsQueue(Broker broker) {
     broker.createQueue("a");
     assertThatThrownBy(

@@ -20,7 +20,10 @@ final class Checks {
   /** Mirrors {@code _check_key} in code/10_helpers.sql (dedup and ordering keys). */
   static final int MAX_KEY_CHARS = 512;
 
-  /** Mirrors {@code _nack} in code/50_settle.sql, which keeps the first 4,000 characters. */
+  /**
+   * Mirrors {@code _nack} in code/50_settle.sql, which keeps the first 4,000 characters of an error
+   * and of a stack trace.
+   */
   static final int MAX_ERROR_CHARS = 4_000;
 
   /** Mirrors {@code _ms} in code/10_helpers.sql: 1e15 ms, about 31,700 years. */

@@ -168,8 +168,10 @@ final class QueueRunner {
       return;
     }
     int max = Math.min(room, MAX_FETCH);
-    // The lease length the heartbeat was set up for, even if the queue's setting changed.
-    List<Delivery> batch = messages.read(queue, max, visibility.toMillis(), max);
+    // The lease length the heartbeat was set up for, even if the queue's setting changed. A run
+    // of one key is one slot's work in order, which no other instance could share: lease it
+    // whole, beyond the room the prefetch allows.
+    List<Delivery> batch = messages.read(queue, max, visibility.toMillis(), MAX_FETCH);
     long sleepMs = batch.isEmpty() ? untilDue() : 0;
     if (stopped) {
       release(batch); // stop() has already given back the buffer; this batch came too late

@@ -11,6 +11,11 @@
 --  * A reader parks only while holding a FOR SHARE lock on what blocks the key (its live lease,
 --    or its earliest message when that is not yet due). Whatever later settles that message must
 --    wait for the reader's commit, so its _unpark sees the parked messages and frees the next one.
+--  * A reader takes every lease of its keys that ran out (FOR UPDATE SKIP LOCKED) as if it had
+--    picked it, and so rewrites it (a new lease, or parked without one); an extend of it that is
+--    under way then finds its token gone instead of reviving it beside the new lease. A key with
+--    such a lease the reader cannot lock (being extended or settled right now) waits for a
+--    later read.
 -- A lease may cover a run: the key's next messages in id order, for a consumer that handles them
 -- one after another (the worker does; read() leases one message per key).
 
@@ -36,10 +41,12 @@ language sql as $$
     returning m.*
   ), buried as (
     insert into {{schema}}.dead_letter (id, queue, payload, headers, priority, ordering_key,
-                                        dedup_key, attempts, enqueued_at, errors)
+                                        dedup_key, attempts, enqueued_at, errors, max_attempts,
+                                        backoff_ms)
     select e.id, e.queue, e.payload, e.headers, e.priority, e.ordering_key, e.dedup_key,
            e.attempt, e.enqueued_at,
-           e.errors || jsonb_build_array({{schema}}._expired(e.attempt, clock_timestamp()))
+           e.errors || jsonb_build_array({{schema}}._expired(e.attempt, clock_timestamp())),
+           e.max_attempts, e.backoff_ms
     from expired e where cfg.dead_letter
   )
   insert into {{schema}}.counter (queue, failed, dead)
@@ -66,6 +73,8 @@ declare
   free text[];       -- of those, keys with no live lease whose earliest message can run
   blockers bigint[]; -- what holds the other locked keys: their live lease or earliest message
   held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
+  run bigint[];      -- the messages leased in runs, in key and id order
+  salt text;
   got integer;
   total integer := 0;
   key_locks integer := 0;
@@ -116,30 +125,45 @@ begin
     end if;
     exit when keyed is null;
 
-    -- At most 256 keys per read: each advisory lock takes a slot in the server's lock table.
+    -- At most 512 keys per read: each advisory lock takes a slot in the server's lock table.
     select array_agg(k.k) into keys
     from (select distinct m.ordering_key as k from {{schema}}.message m
-          where m.id = any (keyed) limit 256 - key_locks) k
+          where m.id = any (keyed) limit 512 - key_locks) k
     where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
     exit when keys is null;
     key_locks := key_locks + cardinality(keys);
+    with lapsed as (
+      select h.id, h.ordering_key from {{schema}}.message h
+      where h.queue = cfg.name and h.ordering_key = any (keys) and h.lease is not null
+        and h.visible_at <= t and not h.id = any (keyed)
+    ), taken as (
+      select h.id from {{schema}}.message h
+      where h.id = any (array(select l.id from lapsed l)) and h.lease is not null
+        and h.visible_at <= t
+      for update skip locked
+    )
+    select keyed || array(select t.id from taken t),
+           array(select k from unnest(keys) k
+                 where not exists (select 1 from lapsed l
+                                   where l.ordering_key = k
+                                     and l.id not in (select t.id from taken t)))
+    into keyed, keys;
+    exit when cardinality(keys) = 0;
     perform {{schema}}._bury_expired(cfg, array(
       select m.id from {{schema}}.message m
       where m.id = any (keyed) and m.ordering_key = any (keys)
         and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
 
-    with state as (
-      select k.k,
-             (select array_agg(h.id) from {{schema}}.message h
-              where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
-                and h.visible_at > t) as live,
-             (select h.id from {{schema}}.message h
-              where h.queue = cfg.name and h.ordering_key = k.k
-              order by h.id limit 1) as first,
-             (select h.id = any (keyed) or h.visible_at = 'infinity' from {{schema}}.message h
-              where h.queue = cfg.name and h.ordering_key = k.k
-              order by h.id limit 1) as runnable
+    with state as materialized ( -- once per key, not once per use
+      select k.k, l.live, f.id as first, f.runnable
       from unnest(keys) k(k)
+      left join lateral (select array_agg(h.id) as live from {{schema}}.message h
+                         where h.queue = cfg.name and h.ordering_key = k.k
+                           and h.lease is not null and h.visible_at > t) l on true
+      left join lateral (select h.id, h.id = any (keyed) or h.visible_at = 'infinity' as runnable
+                         from {{schema}}.message h
+                         where h.queue = cfg.name and h.ordering_key = k.k
+                         order by h.id limit 1) f on true
     )
     select array_agg(s.k) filter (where s.live is null and s.runnable),
            array_agg(b.id) filter (where b.id is not null)
@@ -162,25 +186,27 @@ begin
     end if;
 
     if free is not null then
+      -- Each free key's run: from its earliest message on, while the next one is picked or parked.
+      run := array(
+        select r.id
+        from unnest(free) f(k)
+        cross join lateral (
+          select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
+                         over (order by h.id) as ok
+          from (select h.id, h.visible_at from {{schema}}.message h
+                where h.queue = cfg.name and h.ordering_key = f.k
+                order by h.id limit run_max) h) r
+        where r.ok);
+      -- One token per key's run, unguessable through the salt; updating by id keeps this an
+      -- index probe per message (a join was planned as a scan of the whole table).
+      salt := gen_random_uuid()::text;
       return query
-        with run as (
-          select r.id, f.token
-          from (select k, gen_random_uuid() as token from unnest(free) k) f
-          cross join lateral (
-            select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
-                           over (order by h.id) as ok
-            from (select h.id, h.visible_at from {{schema}}.message h
-                  where h.queue = cfg.name and h.ordering_key = f.k
-                  order by h.id limit run_max) h) r
-          where r.ok
-        )
         update {{schema}}.message m
-        set lease = run.token, attempt = m.attempt + 1,
+        set lease = md5(salt || m.ordering_key)::uuid, attempt = m.attempt + 1,
             visible_at = clock_timestamp() + vt * interval '1 millisecond',
             errors = case when m.lease is null then m.errors
                      else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
-        from run
-        where m.id = run.id
+        where m.id = any (run)
         returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
                   m.ordering_key;
       get diagnostics got = row_count;
@@ -199,7 +225,7 @@ begin
     rounds := rounds + 1;
     -- Parking freed the fetch path: pick again, so a read never comes back empty merely
     -- because it cleared a held key's backlog out of the way.
-    exit when got = 0 or total >= max_messages or rounds = 8 or key_locks >= 256;
+    exit when got = 0 or total >= max_messages or rounds = 8 or key_locks >= 512;
   end loop;
 end $$;
 
@@ -224,14 +250,15 @@ begin
     return 0;
   end if;
   -- Back where it stood before it was parked (it was due then), not behind every due message.
+  -- (By id: a join here was planned as a scan of the whole table for 'infinity'.)
   update {{schema}}.message m set visible_at = least(m.enqueued_at, clock_timestamp())
-  from (select (select h.id from {{schema}}.message h
-                where h.queue = q and h.ordering_key = k.k order by h.id limit 1) as id
-        from (select distinct k from unnest(keys) k) k
-        where not exists (select 1 from {{schema}}.message h
-                          where h.queue = q and h.ordering_key = k.k and h.lease is not null
-                            and h.visible_at > clock_timestamp())) first
-  where m.id = first.id and m.visible_at = 'infinity';
+  where m.visible_at = 'infinity' and m.id = any (array(
+    select (select h.id from {{schema}}.message h
+            where h.queue = q and h.ordering_key = k.k order by h.id limit 1)
+    from (select distinct k from unnest(keys) k) k
+    where not exists (select 1 from {{schema}}.message h
+                      where h.queue = q and h.ordering_key = k.k and h.lease is not null
+                        and h.visible_at > clock_timestamp())));
   get diagnostics n = row_count;
   return n;
 end $$;

@@ -18,6 +18,7 @@ begin
     delete from {{schema}}.message m
     using unnest(ids, leases) as u(id, lease)
     where m.id = u.id and m.lease = u.lease and m.queue = q
+      and m.id = any (ids) -- an index probe per id, whatever the join's estimate
     returning m.*
   ), archived as (
     insert into {{schema}}.archive (id, queue, payload, headers, attempts, enqueued_at,
@@ -62,16 +63,16 @@ returns table (id bigint, lease uuid, outcome text) language plpgsql as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);
-  settled bigint[];
   forced text := case when dead_letter_now then 'dead' else force end;
+  settled bigint[];
   settled_leases uuid[];
   outcomes text[];
   keys text[];
 begin
-  if exists (select 1 from unnest(delays_ms) d where d < 0) then
   if forced is not null and forced not in ('dead', 'retry') then
     perform {{schema}}._fail(format('nack force must be dead, retry or null, was %L', forced));
   end if;
+  if exists (select 1 from unnest(delays_ms) d where d < 0) then
     perform {{schema}}._fail('nack delay must be >= 0 ms');
   end if;
   with target as (
@@ -83,6 +84,7 @@ begin
                      else jsonb_build_object('trace', left(u.tr, 4000)) end as entry
     from unnest(ids, leases, delays_ms, errors, traces) as u(id, lease, d, e, tr)
     join {{schema}}.message m on m.id = u.id and m.lease = u.lease and m.queue = q
+    where m.id = any (ids) -- an index probe per id, whatever the join's estimate
     for update of m
   ), dead as (
     delete from {{schema}}.message m using target t
@@ -148,6 +150,7 @@ begin
     set visible_at = clock_timestamp() + extend_ms * interval '1 millisecond'
     from unnest(ids, leases) as u(id, lease)
     where m.id = u.id and m.lease = u.lease and m.queue = q
+      and m.id = any (ids) -- an index probe per id, whatever the join's estimate
       and m.visible_at > clock_timestamp()
     returning m.id, m.lease;
 end $$;
@@ -178,6 +181,7 @@ begin
     set lease = null, visible_at = clock_timestamp(), attempt = m.attempt - 1
     from unnest(ids, leases) as u(id, lease)
     where m.id = u.id and m.lease = u.lease and m.queue = q
+      and m.id = any (ids) -- an index probe per id, whatever the join's estimate
     returning m.id, u.lease, m.ordering_key
   )
   select array_agg(r.id), array_agg(r.lease),

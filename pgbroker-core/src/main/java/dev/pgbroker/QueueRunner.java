@@ -1,9 +1,6 @@
 package dev.pgbroker;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -32,22 +29,15 @@ import org.slf4j.LoggerFactory;
  * leased together, which one slot handles in id order. A run member that fails and will be retried
  * gives the rest of its run back, so nothing of its key overtakes it.
  *
- * <p>The buffer holds about {@link #PREFETCH_NANOS} of work at the rate handlers have been
- * finishing: enough that fetches come in large batches when handlers are quick (one statement per
- * batch is what makes throughput), and next to nothing when they are slow, so that an instance does
- * not sit on messages other instances could be running.
+ * <p>The buffer holds about {@link HandlingRate#PREFETCH_NANOS} of work at the rate handlers have
+ * been finishing (one statement per batch is what makes throughput). Failures are recorded by the
+ * {@link FailureRecorder}.
  */
 final class QueueRunner {
   private static final Logger log = LoggerFactory.getLogger(QueueRunner.class);
 
   /** Most messages one fetch leases. */
   static final int MAX_FETCH = 500;
-
-  /** Stack frames in the short error text of a failed handler; the trace keeps them all. */
-  static final int TOP_FRAMES = 3;
-
-  /** How much work, at the recent handling rate, the buffer holds ahead of the handlers. */
-  private static final long PREFETCH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   /** How one delivery ended. */
   private enum Outcome {
@@ -60,11 +50,10 @@ final class QueueRunner {
   record Handling(Worker.Handler plain, Worker.TransactionalHandler transactional) {}
 
   private final MessageSql messages;
-  private final DeadLetterSql deadLetters;
+  private final FailureRecorder failures;
   private final Notifier notifier;
   private final String queue;
   private final Handling handling;
-  private final Worker.DeadLetterHook deadLetterHook; // may be null
   private final int concurrency;
   private final Duration visibility;
   private final Duration pollInterval;
@@ -86,7 +75,7 @@ final class QueueRunner {
   private final Map<Long, Delivery> held = new ConcurrentHashMap<>();
 
   private final AtomicLong finished = new AtomicLong();
-  private final HandlingRate rate = new HandlingRate();
+  private final HandlingRate rate = new HandlingRate(MAX_FETCH);
   private final Loop fetcher;
   private volatile boolean stopped;
 
@@ -108,11 +97,10 @@ final class QueueRunner {
       ExecutorService handlerThreads,
       ScheduledExecutorService heartbeats) {
     this.messages = messages;
-    this.deadLetters = deadLetters;
     this.notifier = notifier;
     this.queue = queue;
     this.handling = handling;
-    this.deadLetterHook = deadLetterHook;
+    this.failures = new FailureRecorder(messages, deadLetters, queue, deadLetterHook);
     this.concurrency = concurrency;
     this.visibility = visibility;
     this.pollInterval = pollInterval;
@@ -334,33 +322,17 @@ final class QueueRunner {
   }
 
   private Outcome fail(Delivery d, Throwable e, Duration took) {
-    String error = describe(e);
-    String trace = trace(e);
-    List<Delivery> one = List.of(d);
     try {
-      boolean poison = e instanceof PoisonMessageException;
-      Duration delay = e instanceof RetryLaterException r ? r.delay() : null;
-      Long delayMs = delay == null ? null : delay.toMillis();
-      Sql.Work<MessageSql.Settled> settle =
-          c ->
-              poison
-                  ? messages.deadLetter(c, one, error, trace)
-                  : messages.nack(c, one, delayMs, error, trace);
-      MessageSql.Settled s =
-          deadLetterHook == null
-              ? messages.run(poison ? "dead-letter" : "nack", settle)
-              : settleWithHook(d, settle, delayMs, error, trace);
-      notifier.settled(one);
-      if (!s.stale().isEmpty()) {
+      FailureRecorder.Result r = failures.record(d, e);
+      if (r == FailureRecorder.Result.LOST) {
         listener.leaseLost(d);
         return Outcome.LOST;
       }
-      boolean retry = s.dead().isEmpty();
-      listener.failed(d, e, took, retry);
-      if (!retry) {
-        listener.deadLettered(d, error);
+      listener.failed(d, e, took, r == FailureRecorder.Result.RETRY);
+      if (r == FailureRecorder.Result.DEAD) {
+        listener.deadLettered(d, FailureRecorder.describe(e));
       }
-      return retry ? Outcome.RETRY : Outcome.DONE;
+      return r == FailureRecorder.Result.RETRY ? Outcome.RETRY : Outcome.DONE;
     } catch (RuntimeException db) {
       // The lease runs out and the message is redelivered: at-least-once still holds.
       listener.databaseError("nack in " + queue, db);
@@ -370,56 +342,6 @@ final class QueueRunner {
           queue,
           db.getMessage());
       return Outcome.LOST;
-    }
-  }
-
-  /**
-   * Settles a failure in a transaction that also runs the dead-letter hook when the message moves
-   * to the dead-letter store, so the hook's writes and the move commit together. A hook that throws
-   * rolls both back; the message is then retried after its backoff, even after its last attempt,
-   * with the hook's error in its history, so the move and the hook are tried again later.
-   */
-  private MessageSql.Settled settleWithHook(
-      Delivery d, Sql.Work<MessageSql.Settled> settle, Long delayMs, String error, String trace) {
-    Exception hookFailure;
-    try (Connection c = messages.dataSource().getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        MessageSql.Settled s = settle.run(c);
-        DeadLetter dead = s.dead().isEmpty() ? null : deadLetters.find(c, queue, d.id());
-        hookFailure = dead == null ? null : runHook(c, dead);
-        if (hookFailure == null) {
-          c.commit();
-          return s;
-        }
-        c.rollback();
-      } catch (SQLException | RuntimeException | Error db) {
-        c.rollback();
-        throw db;
-      } finally {
-        c.setAutoCommit(true);
-      }
-    } catch (SQLException db) {
-      throw Sql.translate("nack", db);
-    }
-    log.warn(
-        "pgbroker: the dead-letter hook of queue {} failed for message {}; it stays in the queue"
-            + " and is retried",
-        queue,
-        d.id(),
-        hookFailure);
-    String why = "dead-letter hook failed (" + hookFailure + "); the handler's error: " + error;
-    List<Delivery> one = List.of(d);
-    return messages.run("nack", c -> messages.retry(c, one, delayMs, why, trace));
-  }
-
-  /** Runs the hook on {@code tx}; returns what it threw, or null. */
-  private Exception runHook(Connection tx, DeadLetter dead) {
-    try {
-      deadLetterHook.handle(tx, dead);
-      return null;
-    } catch (Exception e) {
-      return e;
     }
   }
 
@@ -455,68 +377,5 @@ final class QueueRunner {
     } catch (RuntimeException e) {
       listener.databaseError("lease heartbeat in " + queue, e);
     }
-  }
-
-  /** How fast handlers have been finishing, as the number of messages worth buffering. */
-  private static final class HandlingRate {
-    private static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    private long lastCount;
-    private long lastNanos = System.nanoTime();
-    private double perSecond;
-    private volatile int prefetch = 1;
-
-    /** Called by the fetcher only. */
-    int update(long finishedTotal) {
-      long now = System.nanoTime();
-      if (now - lastNanos >= WINDOW_NANOS) {
-        double recent = (finishedTotal - lastCount) * 1e9 / (now - lastNanos);
-        perSecond = (perSecond + recent) / 2; // smooths bursts; an idle queue decays to zero
-        lastCount = finishedTotal;
-        lastNanos = now;
-        prefetch = (int) Math.max(1, Math.min(MAX_FETCH, perSecond * PREFETCH_NANOS / 1e9));
-      }
-      return prefetch;
-    }
-
-    int prefetch() {
-      return prefetch;
-    }
-  }
-
-  /**
-   * The error kept in the message's history, short enough to read in a list: the exception's class
-   * and message, its top {@link #TOP_FRAMES} stack frames, and the class and message of its root
-   * cause. {@link PoisonMessageException} and {@link RetryLaterException} give only their reason.
-   */
-  static String describe(Throwable e) {
-    if (e instanceof PoisonMessageException || e instanceof RetryLaterException) {
-      return String.valueOf(e.getMessage());
-    }
-    StringBuilder out = new StringBuilder(e.toString());
-    StackTraceElement[] frames = e.getStackTrace();
-    for (int i = 0; i < Math.min(TOP_FRAMES, frames.length); i++) {
-      out.append("\n\tat ").append(frames[i]);
-    }
-    if (frames.length > TOP_FRAMES) {
-      out.append("\n\t... ").append(frames.length - TOP_FRAMES).append(" more");
-    }
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    if (root != e) {
-      out.append("\nroot cause: ").append(root);
-    }
-    return Checks.errorText(out.toString());
-  }
-
-  /** The full stack trace, kept beside the short error; null where {@link #describe} is whole. */
-  static String trace(Throwable e) {
-    if (e instanceof PoisonMessageException || e instanceof RetryLaterException) {
-      return null;
-    }
-    StringWriter out = new StringWriter();
-    e.printStackTrace(new PrintWriter(out));
-    return Checks.errorText(out.toString());
   }
 }

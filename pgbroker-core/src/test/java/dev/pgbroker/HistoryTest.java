@@ -250,10 +250,10 @@ class HistoryTest {
 
   @Test
   void poisonAndRetryLaterKeepOnlyTheirReason() {
-    assertThat(QueueRunner.describe(new PoisonMessageException("cannot parse")))
+    assertThat(FailureRecorder.describe(new PoisonMessageException("cannot parse")))
         .isEqualTo("cannot parse");
-    assertThat(QueueRunner.trace(new PoisonMessageException("cannot parse"))).isNull();
-    assertThat(QueueRunner.describe(new RetryLaterException(Duration.ofSeconds(1), "busy")))
+    assertThat(FailureRecorder.trace(new PoisonMessageException("cannot parse"))).isNull();
+    assertThat(FailureRecorder.describe(new RetryLaterException(Duration.ofSeconds(1), "busy")))
         .isEqualTo("busy");
   }
 

@@ -8,12 +8,15 @@ import dev.pgbroker.Worker;
 import dev.pgbroker.bench.Load.Measured;
 import dev.pgbroker.bench.Load.Msg;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import javax.sql.DataSource;
 
 /**
  * pgbroker through its public API, as an application uses it: batch and transactional sends, the
@@ -100,7 +103,14 @@ final class PgbrokerScenarios {
         "pgbroker.latency_notify",
         "pgbroker: idle latency, send commit" + " to handler start, LISTEN/NOTIFY",
         sizes.latencySpacingMs() + " ms apart",
-        () -> fresh((b, ds) -> latency(b, true)));
+        () -> fresh((b, ds) -> latency(b, true, i -> b.send(QUEUE, new Msg(i)))));
+    Load.latency(
+        r,
+        progress,
+        "pgbroker.latency_sql_send",
+        "pgbroker: idle latency, SQL send() return to handler start, LISTEN/NOTIFY",
+        sizes.latencySpacingMs() + " ms apart",
+        () -> fresh((b, ds) -> latency(b, true, i -> sqlSend(ds, i))));
     Load.latency(
         r,
         progress,
@@ -110,7 +120,7 @@ final class PgbrokerScenarios {
             + Worker.DEFAULT_POLL_INTERVAL.toMillis()
             + " ms)",
         sizes.latencySpacingMs() + " ms apart",
-        () -> fresh((b, ds) -> latency(b, false)));
+        () -> fresh((b, ds) -> latency(b, false, i -> b.send(QUEUE, new Msg(i)))));
     // The large backlog: its fill is a figure of its own (batches of 1000), then the drain.
     Load.rate(
         r,
@@ -265,8 +275,18 @@ final class PgbrokerScenarios {
     return true;
   }
 
+  /** One message sent through the SQL API in its own transaction, as another language would. */
+  private static void sqlSend(DataSource ds, int seq) throws SQLException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("select " + SCHEMA + ".send(?, ?::jsonb)")) {
+      ps.setString(1, QUEUE); // queue name
+      ps.setString(2, Load.payload(seq)); // the payload every scenario sends
+      ps.execute();
+    }
+  }
+
   /** Latency samples: handler start minus send return, for spaced sends to an idle worker. */
-  private long[] latency(Broker broker, boolean listenNotify) throws Exception {
+  private long[] latency(Broker broker, boolean listenNotify, Load.Send send) throws Exception {
     int n = sizes.latencySamples();
     progress.phase(
         "pgbroker: idle latency "
@@ -292,14 +312,14 @@ final class PgbrokerScenarios {
       // Spaced like the samples: after the drains before it in this JVM, the first few spaced
       // sends after a quick burst waited 25-90 ms (one stall, cause not found; a fresh JVM
       // shows none), which is settling, not the steady state this figure describes.
-      Load.spaced(WARM_UP, sizes.latencySpacingMs(), i -> broker.send(QUEUE, new Msg(n + i)));
+      Load.spaced(WARM_UP, sizes.latencySpacingMs(), i -> send.send(n + i));
       progress.await(() -> handled.get() >= WARM_UP, () -> "warming up", Duration.ofSeconds(30));
       long[] sent =
           Load.spaced(
               n,
               sizes.latencySpacingMs(),
               i -> {
-                broker.send(QUEUE, new Msg(i));
+                send.send(i);
                 progress.update(i + 1 + " sent");
               });
       progress.await(

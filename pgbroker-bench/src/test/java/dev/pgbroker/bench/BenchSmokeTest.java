@@ -30,6 +30,7 @@ class BenchSmokeTest {
           "pgbroker.worker",
           "pgbroker.heap_small",
           "pgbroker.latency_notify",
+          "pgbroker.latency_sql_send",
           "pgbroker.latency_poll",
           "pgbroker.backlog_fill",
           "pgbroker.backlog_worker",

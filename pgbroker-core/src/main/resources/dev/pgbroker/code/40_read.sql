@@ -69,11 +69,13 @@ declare
   plain tid[];       -- picked messages without a key, to lease
   plain_dead bigint[];
   keyed bigint[];    -- picked messages with a key
+  keyed_dead bigint[]; -- of those, leases that ran out on their last attempt
   keys text[];       -- their keys whose advisory lock this reader holds
   free text[];       -- of those, keys with no live lease whose earliest message can run
   blockers bigint[]; -- what holds the other locked keys: their live lease or earliest message
   held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
   run bigint[];      -- the messages leased in runs, in key and id order
+  took bigint[];     -- run-out leases of its keys this reader took over
   salt text;
   got integer;
   total integer := 0;
@@ -97,8 +99,10 @@ begin
     held := null;
     select array_agg(p.tid) filter (where p.ordering_key is null and not p.exhausted),
            array_agg(p.id) filter (where p.ordering_key is null and p.exhausted),
-           array_agg(p.id) filter (where p.ordering_key is not null)
-    into plain, plain_dead, keyed
+           array_agg(p.id) filter (where p.ordering_key is not null),
+           array_agg(p.id) filter (where p.ordering_key is not null and p.exhausted),
+           array_agg(distinct p.ordering_key) filter (where p.ordering_key is not null)
+    into plain, plain_dead, keyed, keyed_dead, keys
     from (select m.id, m.ctid as tid, m.ordering_key,
                  m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts) as exhausted
           from {{schema}}.message m
@@ -127,8 +131,7 @@ begin
 
     -- At most 512 keys per read: each advisory lock takes a slot in the server's lock table.
     select array_agg(k.k) into keys
-    from (select distinct m.ordering_key as k from {{schema}}.message m
-          where m.id = any (keyed) limit 512 - key_locks) k
+    from (select k from unnest(keys) k limit 512 - key_locks) k(k)
     where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
     exit when keys is null;
     key_locks := key_locks + cardinality(keys);
@@ -143,34 +146,44 @@ begin
       for update skip locked
     )
     select keyed || array(select t.id from taken t),
+           array(select t.id from taken t),
            array(select k from unnest(keys) k
                  where not exists (select 1 from lapsed l
                                    where l.ordering_key = k
                                      and l.id not in (select t.id from taken t)))
-    into keyed, keys;
+    into keyed, took, keys;
     exit when cardinality(keys) = 0;
-    perform {{schema}}._bury_expired(cfg, array(
-      select m.id from {{schema}}.message m
-      where m.id = any (keyed) and m.ordering_key = any (keys)
-        and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
+    if keyed_dead is not null or took <> '{}' then
+      perform {{schema}}._bury_expired(cfg, array(
+        select m.id from {{schema}}.message m
+        where m.id = any (keyed) and m.ordering_key = any (keys)
+          and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
+    end if;
 
+    -- Per key: its live leases, its earliest message, and the run that could start there
+    -- (from the earliest on, while the next one is picked or parked; empty when the earliest
+    -- is neither, as when it is not due yet).
     with state as materialized ( -- once per key, not once per use
-      select k.k, l.live, f.id as first, f.runnable
+      select k.k, l.live, f.first, f.run
       from unnest(keys) k(k)
       left join lateral (select array_agg(h.id) as live from {{schema}}.message h
                          where h.queue = cfg.name and h.ordering_key = k.k
                            and h.lease is not null and h.visible_at > t) l on true
-      left join lateral (select h.id, h.id = any (keyed) or h.visible_at = 'infinity' as runnable
-                         from {{schema}}.message h
-                         where h.queue = cfg.name and h.ordering_key = k.k
-                         order by h.id limit 1) f on true
+      left join lateral (
+        select min(r.id) as first, array_agg(r.id order by r.id) filter (where r.ok) as run
+        from (select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
+                             over (order by h.id) as ok
+              from (select h.id, h.visible_at from {{schema}}.message h
+                    where h.queue = cfg.name and h.ordering_key = k.k
+                    order by h.id limit run_max) h) r) f on true
     )
-    select array_agg(s.k) filter (where s.live is null and s.runnable),
-           array_agg(b.id) filter (where b.id is not null)
-    into free, blockers
+    select array_agg(s.k) filter (where s.live is null and s.run is not null),
+           array_agg(b.id) filter (where b.id is not null),
+           (select array_agg(x) from state s2, unnest(s2.run) x where s2.live is null)
+    into free, blockers, run
     from state s
     left join lateral unnest(case when s.live is not null then s.live
-                                  when not s.runnable then array[s.first] end) b(id) on true;
+                                  when s.run is null then array[s.first] end) b(id) on true;
 
     if blockers is not null then
       with locked as (
@@ -186,17 +199,6 @@ begin
     end if;
 
     if free is not null then
-      -- Each free key's run: from its earliest message on, while the next one is picked or parked.
-      run := array(
-        select r.id
-        from unnest(free) f(k)
-        cross join lateral (
-          select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
-                         over (order by h.id) as ok
-          from (select h.id, h.visible_at from {{schema}}.message h
-                where h.queue = cfg.name and h.ordering_key = f.k
-                order by h.id limit run_max) h) r
-        where r.ok);
       -- One token per key's run, unguessable through the salt; updating by id keeps this an
       -- index probe per message (a join was planned as a scan of the whole table).
       salt := gen_random_uuid()::text;
@@ -246,8 +248,10 @@ language plpgsql as $$
 declare
   n integer;
 begin
-  if keys is null or cardinality(keys) = 0 then
-    return 0;
+  if keys is null or cardinality(keys) = 0
+     or not exists (select 1 from {{schema}}.message m
+                    where m.queue = q and m.visible_at = 'infinity') then
+    return 0; -- (message_parked answers the second test in one probe)
   end if;
   -- Back where it stood before it was parked (it was due then), not behind every due message.
   -- (By id: a join here was planned as a scan of the whole table for 'infinity'.)

@@ -1,7 +1,5 @@
 package dev.pgbroker;
 
-import java.sql.PreparedStatement;
-import java.sql.Types;
 import java.util.List;
 import javax.sql.DataSource;
 
@@ -19,23 +17,6 @@ final class ArchiveSql {
 
   /** The oldest first, at most {@code limit}; or only the one with {@code id} when not null. */
   List<ArchivedMessage> list(String queue, Long id, int limit) {
-    return Sql.run(
-        dataSource,
-        "list archived messages of queue " + queue,
-        c -> {
-          Sql.requireQueue(c, schema, queue);
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "select * from "
-                      + schema
-                      + ".archive"
-                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
-            ps.setString(1, queue); // queue name
-            ps.setObject(2, id, Types.BIGINT); // one archived message's id, or null for all
-            ps.setObject(3, id, Types.BIGINT); // the same id
-            ps.setInt(4, limit); // most rows to return
-            return Sql.list(ps, rows::archived);
-          }
-        });
+    return Sql.queueRows(dataSource, schema, "archive", queue, id, limit, rows::archived);
   }
 }

@@ -3,7 +3,6 @@ package dev.pgbroker;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.List;
 import javax.sql.DataSource;
 
@@ -21,24 +20,7 @@ final class DeadLetterSql {
 
   /** The oldest first, at most {@code limit}; or only the one with {@code id} when not null. */
   List<DeadLetter> list(String queue, Long id, int limit) {
-    return Sql.run(
-        dataSource,
-        "list dead letters of queue " + queue,
-        c -> {
-          Sql.requireQueue(c, schema, queue);
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "select * from "
-                      + schema
-                      + ".dead_letter"
-                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
-            ps.setString(1, queue); // queue name
-            ps.setObject(2, id, Types.BIGINT); // one dead letter's id, or null for all
-            ps.setObject(3, id, Types.BIGINT); // the same id
-            ps.setInt(4, limit); // most rows to return
-            return Sql.list(ps, rows::deadLetter);
-          }
-        });
+    return Sql.queueRows(dataSource, schema, "dead_letter", queue, id, limit, rows::deadLetter);
   }
 
   /** The dead letter {@code id} of the queue, read inside the caller's transaction, or null. */

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -81,6 +82,33 @@ final class Sql {
       check.setString(1, queue); // queue name
       check.execute();
     }
+  }
+
+  /**
+   * One queue's rows of {@code table} (the dead letters, the archive), oldest first, at most {@code
+   * limit}; or only the one with {@code id} when it is not null. Unknown queues raise.
+   */
+  static <T> List<T> queueRows(
+      DataSource ds, String schema, String table, String queue, Long id, int limit, Column<T> row) {
+    return run(
+        ds,
+        "list " + table.replace('_', ' ') + " rows of queue " + queue,
+        c -> {
+          requireQueue(c, schema, queue);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "select * from "
+                      + schema
+                      + "."
+                      + table
+                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
+            ps.setString(1, queue); // queue name
+            ps.setObject(2, id, Types.BIGINT); // one row's id, or null for all
+            ps.setObject(3, id, Types.BIGINT); // the same id
+            ps.setInt(4, limit); // most rows to return
+            return list(ps, row);
+          }
+        });
   }
 
   /** Runs a query that returns one row and reads it. */

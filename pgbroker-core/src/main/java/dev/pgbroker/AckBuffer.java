@@ -21,7 +21,6 @@ final class AckBuffer {
   static final int MAX_BATCH = 1000;
 
   private final MessageSql messages;
-  private final Notifier notifier;
   private final WorkerListener listener;
   private final Consumer<String> wake;
   private final long flushNanos;
@@ -37,13 +36,8 @@ final class AckBuffer {
 
   /** {@code wake} hears of queues where an ack freed an ordering key, so its next message runs. */
   AckBuffer(
-      MessageSql messages,
-      Notifier notifier,
-      WorkerListener listener,
-      Consumer<String> wake,
-      Duration flushInterval) {
+      MessageSql messages, WorkerListener listener, Consumer<String> wake, Duration flushInterval) {
     this.messages = messages;
-    this.notifier = notifier;
     this.listener = listener;
     this.wake = wake;
     this.flushNanos = flushInterval.toNanos();
@@ -93,8 +87,7 @@ final class AckBuffer {
           listener.leaseLost(lost);
         }
         if (part.stream().anyMatch(d -> d.orderingKey() != null)) {
-          wake.accept(e.getKey());
-          notifier.settled(part);
+          wake.accept(e.getKey()); // other instances hear of a freed key by the ack's NOTIFY
         }
       } catch (UnknownQueueException gone) {
         log.warn(

@@ -266,14 +266,12 @@ public final class Broker implements AutoCloseable {
 
   /** Acknowledges many in one statement per queue; returns those refused for a stale lease. */
   public List<Delivery> ackAll(Collection<Delivery> deliveries) {
-    return settle("ack", deliveries, c -> messages.ack(c, deliveries)).stale();
+    return messages.run("ack", c -> messages.ack(c, deliveries)).stale();
   }
 
   /** Acknowledges many inside the caller's transaction; returns those refused for a stale lease. */
   public List<Delivery> ackAll(Connection tx, Collection<Delivery> deliveries) {
-    List<Delivery> stale = Sql.onCaller(tx, "ack", c -> messages.ack(c, deliveries)).stale();
-    notifier.settledInTransaction(deliveries);
-    return stale;
+    return Sql.onCaller(tx, "ack", c -> messages.ack(c, deliveries)).stale();
   }
 
   /**
@@ -289,7 +287,7 @@ public final class Broker implements AutoCloseable {
   public boolean nack(Delivery delivery, String error, Duration delay) {
     Long ms = delay == null ? null : QueueOptions.nonNegativeMillis("delay", delay);
     List<Delivery> one = List.of(delivery);
-    MessageSql.Settled s = settle("nack", one, c -> messages.nack(c, one, ms, error, null));
+    MessageSql.Settled s = messages.run("nack", c -> messages.nack(c, one, ms, error, null));
     requireSettled("nack", delivery, s.stale());
     return s.dead().isEmpty();
   }
@@ -300,7 +298,7 @@ public final class Broker implements AutoCloseable {
     requireSettled(
         "dead-letter",
         delivery,
-        settle("dead-letter", one, c -> messages.deadLetter(c, one, error, null)).stale());
+        messages.run("dead-letter", c -> messages.deadLetter(c, one, error, null)).stale());
   }
 
   /** Keeps the lease for {@code extension} from now; a lease that already ran out is stale. */
@@ -311,14 +309,6 @@ public final class Broker implements AutoCloseable {
         "extend the lease of",
         delivery,
         messages.run("extend", c -> messages.extend(c, one, ms)).stale());
-  }
-
-  /** Settling a keyed message may free its key's next message: the workers hear of it. */
-  private MessageSql.Settled settle(
-      String action, Collection<Delivery> deliveries, Sql.Work<MessageSql.Settled> work) {
-    MessageSql.Settled s = messages.run(action, work);
-    notifier.settled(deliveries);
-    return s;
   }
 
   private static void requireSettled(String action, Delivery d, List<Delivery> stale) {
@@ -332,7 +322,7 @@ public final class Broker implements AutoCloseable {
   /** Starts configuring a {@link Worker} that runs handlers for this broker's queues. */
   public Worker.Builder worker() {
     return new Worker.Builder(
-        new Worker.Backend(dataSource, schema, queues, messages, deadLetters, notifier));
+        new Worker.Backend(dataSource, schema, queues, messages, deadLetters));
   }
 
   /**

@@ -3,7 +3,6 @@ package dev.pgbroker;
 import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -67,23 +66,6 @@ final class Notifier {
     if (!closed) {
       inTransaction.put(queue, System.nanoTime());
       wakeLoop();
-    }
-  }
-
-  /** Settled deliveries with an ordering key may have freed their key's next message. */
-  void settled(Collection<Delivery> deliveries) {
-    for (Delivery d : deliveries) {
-      if (d.orderingKey() != null) {
-        changed(d.queue());
-      }
-    }
-  }
-
-  void settledInTransaction(Collection<Delivery> deliveries) {
-    for (Delivery d : deliveries) {
-      if (d.orderingKey() != null) {
-        changedInTransaction(d.queue());
-      }
     }
   }
 

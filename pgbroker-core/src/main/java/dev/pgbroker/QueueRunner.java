@@ -51,7 +51,6 @@ final class QueueRunner {
 
   private final MessageSql messages;
   private final FailureRecorder failures;
-  private final Notifier notifier;
   private final String queue;
   private final Handling handling;
   private final int concurrency;
@@ -85,7 +84,6 @@ final class QueueRunner {
   QueueRunner(
       MessageSql messages,
       DeadLetterSql deadLetters,
-      Notifier notifier,
       String queue,
       Handling handling,
       Worker.DeadLetterHook deadLetterHook,
@@ -97,7 +95,6 @@ final class QueueRunner {
       ExecutorService handlerThreads,
       ScheduledExecutorService heartbeats) {
     this.messages = messages;
-    this.notifier = notifier;
     this.queue = queue;
     this.handling = handling;
     this.failures = new FailureRecorder(messages, deadLetters, queue, deadLetterHook);
@@ -310,7 +307,6 @@ final class QueueRunner {
           return false;
         }
         c.commit();
-        notifier.settled(List.of(d));
         return true;
       } catch (Exception | Error e) {
         c.rollback();

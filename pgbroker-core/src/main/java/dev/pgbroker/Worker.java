@@ -76,14 +76,13 @@ public final class Worker implements AutoCloseable {
     void handle(Connection tx, DeadLetter deadLetter) throws Exception;
   }
 
-  /** What the broker hands the worker: the statements it runs and the notifier it tells. */
+  /** What the broker hands the worker: where the database is and the statements it runs. */
   record Backend(
       DataSource dataSource,
       String schema,
       QueueSql queues,
       MessageSql messages,
-      DeadLetterSql deadLetters,
-      Notifier notifier) {}
+      DeadLetterSql deadLetters) {}
 
   private final Builder settings;
   private final List<QueueRunner> runners = new ArrayList<>();
@@ -101,16 +100,13 @@ public final class Worker implements AutoCloseable {
     WorkerListener listener = new GuardedListener(b.listener);
     this.handlerThreads = handlerExecutor();
     this.heartbeats = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-heartbeat"));
-    this.acks =
-        new AckBuffer(
-            backend.messages(), backend.notifier(), listener, this::wake, b.ackFlushInterval);
+    this.acks = new AckBuffer(backend.messages(), listener, this::wake, b.ackFlushInterval);
     for (Map.Entry<String, QueueRunner.Handling> e : b.handlers.entrySet()) {
       String queue = e.getKey();
       runners.add(
           new QueueRunner(
               backend.messages(),
               backend.deadLetters(),
-              backend.notifier(),
               queue,
               e.getValue(),
               b.deadLetterHooks.get(queue),

@@ -289,6 +289,31 @@ class OrderingKeyTest {
     assertThat(handled).containsExactlyElementsOf(IntStream.range(0, 10).boxed().toList());
   }
 
+  @Test
+  void aSettleThatFreesAParkedMessageNotifiesOtherInstancesAtItsCommit(
+      Broker broker, DataSource ds, TestSchema s) throws Exception {
+    broker.createQueue("wake");
+    broker.sendBatch("wake", List.of("head", "next"), SendOptions.none().orderingKey("k"));
+    Delivery head = broker.read("wake", 10).get(0);
+    assertThat(broker.read("wake", 10)).as("next parks behind the leased head").isEmpty();
+    try (Connection listen = ds.getConnection()) {
+      try (Statement st = listen.createStatement()) {
+        st.execute("listen \"" + s.name() + "\"");
+      }
+      broker.ack(head);
+      org.postgresql.PGNotification[] got =
+          listen.unwrap(org.postgresql.PGConnection.class).getNotifications(5000);
+      assertThat(got).as("the ack that woke next notified").isNotNull();
+      assertThat(got[0].getParameter()).isEqualTo("wake");
+      try (Statement st = listen.createStatement()) {
+        st.execute("unlisten *");
+      }
+    }
+    assertThat(broker.read("wake", 10))
+        .extracting(d -> d.payload(String.class))
+        .containsExactly("next");
+  }
+
   private static List<long[]> leases(Connection c, String sql) throws Exception {
     List<long[]> out = new ArrayList<>();
     try (Statement st = c.createStatement();

@@ -242,7 +242,8 @@ language sql as $$
 $$;
 
 -- After settling messages of these keys: where a key has no live lease left and its earliest
--- message is parked, makes that message deliverable now. Returns how many it woke.
+-- message is parked, makes that message deliverable now, and notifies workers if it woke any.
+-- Returns how many it woke.
 create function {{schema}}._unpark(q text, keys text[]) returns integer
 language plpgsql as $$
 declare
@@ -264,5 +265,9 @@ begin
                       where h.queue = q and h.ordering_key = k.k and h.lease is not null
                         and h.visible_at > clock_timestamp())));
   get diagnostics n = row_count;
+  if n > 0 then
+    -- Wake the workers at this commit: a settle that frees a backlog is the only news of it.
+    perform pg_notify('{{schema}}', q);
+  end if;
   return n;
 end $$;

@@ -100,7 +100,14 @@ public final class Worker implements AutoCloseable {
     WorkerListener listener = new GuardedListener(b.listener);
     this.handlerThreads = handlerExecutor();
     this.heartbeats = Executors.newSingleThreadScheduledExecutor(daemon("pgbroker-heartbeat"));
-    this.acks = new AckBuffer(backend.messages(), listener, this::wake, b.ackFlushInterval);
+    // With LISTEN, an ack that frees a parked message is heard by its NOTIFY; without, every
+    // keyed ack wakes this worker's fetcher, as the key's next message may be due now.
+    this.acks =
+        new AckBuffer(
+            backend.messages(),
+            listener,
+            b.listenNotify ? queue -> {} : this::wake,
+            b.ackFlushInterval);
     for (Map.Entry<String, QueueRunner.Handling> e : b.handlers.entrySet()) {
       String queue = e.getKey();
       runners.add(

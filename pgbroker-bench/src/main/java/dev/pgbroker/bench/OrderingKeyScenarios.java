@@ -92,7 +92,7 @@ final class OrderingKeyScenarios {
   }
 
   /** Drains of 10,000 last a fraction of a second: each row is the median of this many. */
-  private static final int DRAINS = 3;
+  private static final int DRAINS = 5;
 
   /**
    * The worker drains the orderedMessages size, sent round-robin over {@code keys} ordering keys

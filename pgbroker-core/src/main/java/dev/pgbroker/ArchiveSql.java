@@ -17,6 +17,6 @@ final class ArchiveSql {
 
   /** The oldest first, at most {@code limit}; or only the one with {@code id} when not null. */
   List<ArchivedMessage> list(String queue, Long id, int limit) {
-    return Sql.queueRows(dataSource, schema, "archive", queue, id, limit, rows::archived);
+    return Sql.queueRows(dataSource, schema, "archive", "t.*", queue, id, limit, rows::archived);
   }
 }

@@ -20,7 +20,8 @@ final class DeadLetterSql {
 
   /** The oldest first, at most {@code limit}; or only the one with {@code id} when not null. */
   List<DeadLetter> list(String queue, Long id, int limit) {
-    return Sql.queueRows(dataSource, schema, "dead_letter", queue, id, limit, rows::deadLetter);
+    return Sql.queueRows(
+        dataSource, schema, "dead_letter", "t.*", queue, id, limit, rows::deadLetter);
   }
 
   /** The dead letter {@code id} of the queue, read inside the caller's transaction, or null. */

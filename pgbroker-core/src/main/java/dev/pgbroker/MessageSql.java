@@ -104,25 +104,15 @@ final class MessageSql {
    * id} when not null.
    */
   List<QueuedMessage> list(String queue, Long id, int limit) {
-    return Sql.run(
+    return Sql.queueRows(
         dataSource,
-        "list messages of queue " + queue,
-        c -> {
-          Sql.requireQueue(c, schema, queue);
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "select m.*, m.lease is not null and m.visible_at > clock_timestamp() as leased"
-                      + " from "
-                      + schema
-                      + ".message m"
-                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
-            ps.setString(1, queue); // queue name
-            ps.setObject(2, id, Types.BIGINT); // one message's id, or null for all
-            ps.setObject(3, id, Types.BIGINT); // the same id
-            ps.setInt(4, limit); // most rows to return
-            return Sql.list(ps, rows::queued);
-          }
-        });
+        schema,
+        "message",
+        "t.*, t.lease is not null and t.visible_at > clock_timestamp() as leased",
+        queue,
+        id,
+        limit,
+        rows::queued);
   }
 
   /** Milliseconds until a message of the queue becomes due by time alone, or null if none. */

@@ -85,11 +85,19 @@ final class Sql {
   }
 
   /**
-   * One queue's rows of {@code table} (the dead letters, the archive), oldest first, at most {@code
-   * limit}; or only the one with {@code id} when it is not null. Unknown queues raise.
+   * One queue's rows of {@code table} (its live messages, dead letters or archive), oldest first,
+   * at most {@code limit}; or only the one with {@code id} when it is not null. {@code columns} is
+   * the select list over the table aliased {@code t}. Unknown queues raise.
    */
   static <T> List<T> queueRows(
-      DataSource ds, String schema, String table, String queue, Long id, int limit, Column<T> row) {
+      DataSource ds,
+      String schema,
+      String table,
+      String columns,
+      String queue,
+      Long id,
+      int limit,
+      Column<T> row) {
     return run(
         ds,
         "list " + table.replace('_', ' ') + " rows of queue " + queue,
@@ -97,11 +105,14 @@ final class Sql {
           requireQueue(c, schema, queue);
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "select * from "
+                  "select "
+                      + columns
+                      + " from "
                       + schema
                       + "."
                       + table
-                      + " where queue = ? and (?::bigint is null or id = ?) order by id limit ?")) {
+                      + " t where t.queue = ? and (?::bigint is null or t.id = ?)"
+                      + " order by t.id limit ?")) {
             ps.setString(1, queue); // queue name
             ps.setObject(2, id, Types.BIGINT); // one row's id, or null for all
             ps.setObject(3, id, Types.BIGINT); // the same id

@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * One of the schema's SQL files, read from {@code dev/pgbroker/<folder>/} in the jar (or the
  * classes directory during a build). {@code {{schema}}} in its text stands for the schema name.
  */
-record SqlFile(String folder, String name, String template) {
+record SqlFile(String name, String template) {
 
   String text(String schema) {
     return template.replace("{{schema}}", schema);
@@ -57,7 +57,7 @@ record SqlFile(String folder, String name, String template) {
       throw new IllegalStateException("cannot list dev/pgbroker/" + folder, e);
     }
     names.sort(Comparator.naturalOrder());
-    return names.stream().map(n -> new SqlFile(folder, n, read(folder + "/" + n))).toList();
+    return names.stream().map(n -> new SqlFile(n, read(folder + "/" + n))).toList();
   }
 
   private static String read(String path) {

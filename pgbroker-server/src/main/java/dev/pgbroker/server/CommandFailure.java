@@ -7,11 +7,23 @@ package dev.pgbroker.server;
 final class CommandFailure extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  private final int exitCode;
+
   CommandFailure(String message) {
-    super(message);
+    this(message, (Throwable) null);
   }
 
   CommandFailure(String message, Throwable cause) {
+    this(ExitStatus.FAILED, message, cause);
+  }
+
+  /** A failure with its own exit code, one of {@link ExitStatus}'s. */
+  CommandFailure(int exitCode, String message, Throwable cause) {
     super(message, cause);
+    this.exitCode = exitCode;
+  }
+
+  int exitCode() {
+    return exitCode;
   }
 }

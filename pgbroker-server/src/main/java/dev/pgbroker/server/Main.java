@@ -75,12 +75,13 @@ final class Main implements Callable<Integer> {
     PrintWriter err = cmd.getErr();
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
     err.println(cmd.getCommandSpec().qualifiedName() + ": " + message);
+    int code = ExitStatus.of(e);
     if (main.stacktrace) {
       e.printStackTrace(err);
-    } else if (!(e instanceof CommandFailure) && !(e instanceof IllegalArgumentException)) {
+    } else if (code == FAILED && !(e instanceof CommandFailure)) {
       err.println("(run with --stacktrace for details)");
     }
-    return FAILED;
+    return code;
   }
 
   /** Reads the version the build wrote into the jar's manifest. */

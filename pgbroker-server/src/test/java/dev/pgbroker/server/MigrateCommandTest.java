@@ -74,7 +74,7 @@ class MigrateCommandTest {
     CommandRun run =
         CommandRun.of("migrate", "--db", TestDatabase.jdbcUrl(), "--schema", "No;Drop");
 
-    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.exitCode()).isEqualTo(ExitStatus.BAD_INPUT);
     assertThat(run.err()).contains("schema must match").contains("'No;Drop'");
   }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
@@ -79,6 +80,20 @@ final class BenchMain implements Callable<Integer> {
       description = "JSON results (default ${DEFAULT-VALUE})")
   Path out = Path.of("target/bench/results.json");
 
+  @Option(
+      names = "--soak",
+      paramLabel = "MINUTES",
+      description =
+          "instead of the benchmark, a soak of this many minutes at a steady rate through a"
+              + " worker (not in CI); see docs/reliability.md")
+  Integer soakMinutes;
+
+  @Option(
+      names = "--soak-rate",
+      paramLabel = "N",
+      description = "messages per second the soak sends (default ${DEFAULT-VALUE})")
+  int soakRate = 2000;
+
   @Option(names = "--quick", description = "tiny sizes, for the CI smoke test")
   boolean quick;
 
@@ -113,6 +128,9 @@ final class BenchMain implements Callable<Integer> {
     if (only != null && !GROUPS.containsAll(only)) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--only takes " + GROUPS + ", was " + only);
+    }
+    if (soakMinutes != null) {
+      return new Soak(stdout, Duration.ofMinutes(soakMinutes), soakRate).run(db);
     }
     Sizes sizes =
         (quick ? Sizes.quick() : Sizes.defaults())

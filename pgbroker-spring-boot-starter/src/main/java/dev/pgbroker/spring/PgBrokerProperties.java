@@ -1,0 +1,324 @@
+package dev.pgbroker.spring;
+
+import dev.pgbroker.Broker;
+import dev.pgbroker.QueueOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/** The {@code pgbroker.*} properties; every one is optional. */
+@ConfigurationProperties("pgbroker")
+public class PgBrokerProperties {
+  /** Whether to configure a Broker from the application's DataSource. */
+  private boolean enabled = true;
+
+  /** The PostgreSQL schema holding pgbroker's tables and functions. */
+  private String schema = Broker.DEFAULT_SCHEMA;
+
+  /** Whether to apply missing schema migrations on start (off: run `pgbroker migrate`). */
+  private boolean migrate = true;
+
+  /**
+   * Queues created on start, or brought in step with the settings given here, by name. Queues of
+   * listeners are created with defaults when missing.
+   */
+  private Map<String, Queue> queues = new LinkedHashMap<>();
+
+  private final Worker worker = new Worker();
+
+  private final Health health = new Health();
+
+  public boolean isEnabled() {
+    return enabled;
+  }
+
+  public void setEnabled(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public String getSchema() {
+    return schema;
+  }
+
+  public void setSchema(String schema) {
+    this.schema = schema;
+  }
+
+  public boolean isMigrate() {
+    return migrate;
+  }
+
+  public void setMigrate(boolean migrate) {
+    this.migrate = migrate;
+  }
+
+  public Map<String, Queue> getQueues() {
+    return queues;
+  }
+
+  public void setQueues(Map<String, Queue> queues) {
+    this.queues = queues;
+  }
+
+  public Worker getWorker() {
+    return worker;
+  }
+
+  public Health getHealth() {
+    return health;
+  }
+
+  /** One queue's settings; those left unset keep the queue's current value (or the default). */
+  public static class Queue {
+    /** How long a read leases a message. */
+    private Duration visibilityTimeout;
+
+    /** Deliveries before a message moves to the dead-letter store. */
+    private Integer maxAttempts;
+
+    /** Explicit retry delays, one per retry (the last repeats); replaces exponential backoff. */
+    private List<Duration> backoffSchedule = new ArrayList<>();
+
+    /** First delay of exponential backoff; set together with backoff-max. */
+    private Duration backoffBase;
+
+    /** Longest delay of exponential backoff; set together with backoff-base. */
+    private Duration backoffMax;
+
+    /** Whether exhausted messages are kept in the dead-letter store (false: dropped). */
+    private Boolean deadLetter;
+
+    /** How long acknowledged messages stay in the archive (0: not kept). */
+    private Duration retention;
+
+    /** How long a finished message's dedup key still counts. */
+    private Duration dedupWindow;
+
+    /** Largest payload accepted, in bytes of JSON. */
+    private Integer maxPayloadBytes;
+
+    /** Whether SQL sends wake workers with a NOTIFY at their commit. */
+    private Boolean notifySqlSends;
+
+    /** Handlers running at once for this queue's listener; wins over the annotation. */
+    private Integer concurrency;
+
+    public Duration getVisibilityTimeout() {
+      return visibilityTimeout;
+    }
+
+    public void setVisibilityTimeout(Duration visibilityTimeout) {
+      this.visibilityTimeout = visibilityTimeout;
+    }
+
+    public Integer getMaxAttempts() {
+      return maxAttempts;
+    }
+
+    public void setMaxAttempts(Integer maxAttempts) {
+      this.maxAttempts = maxAttempts;
+    }
+
+    public List<Duration> getBackoffSchedule() {
+      return backoffSchedule;
+    }
+
+    public void setBackoffSchedule(List<Duration> backoffSchedule) {
+      this.backoffSchedule = backoffSchedule;
+    }
+
+    public Duration getBackoffBase() {
+      return backoffBase;
+    }
+
+    public void setBackoffBase(Duration backoffBase) {
+      this.backoffBase = backoffBase;
+    }
+
+    public Duration getBackoffMax() {
+      return backoffMax;
+    }
+
+    public void setBackoffMax(Duration backoffMax) {
+      this.backoffMax = backoffMax;
+    }
+
+    public Boolean getDeadLetter() {
+      return deadLetter;
+    }
+
+    public void setDeadLetter(Boolean deadLetter) {
+      this.deadLetter = deadLetter;
+    }
+
+    public Duration getRetention() {
+      return retention;
+    }
+
+    public void setRetention(Duration retention) {
+      this.retention = retention;
+    }
+
+    public Duration getDedupWindow() {
+      return dedupWindow;
+    }
+
+    public void setDedupWindow(Duration dedupWindow) {
+      this.dedupWindow = dedupWindow;
+    }
+
+    public Integer getMaxPayloadBytes() {
+      return maxPayloadBytes;
+    }
+
+    public void setMaxPayloadBytes(Integer maxPayloadBytes) {
+      this.maxPayloadBytes = maxPayloadBytes;
+    }
+
+    public Boolean getNotifySqlSends() {
+      return notifySqlSends;
+    }
+
+    public void setNotifySqlSends(Boolean notifySqlSends) {
+      this.notifySqlSends = notifySqlSends;
+    }
+
+    public Integer getConcurrency() {
+      return concurrency;
+    }
+
+    public void setConcurrency(Integer concurrency) {
+      this.concurrency = concurrency;
+    }
+  }
+
+  /** The worker that runs the application's {@code @PgBrokerListener} methods. */
+  public static class Worker {
+    /** Whether to run listeners in this instance (off: it only sends). */
+    private boolean enabled = true;
+
+    /** Handlers running at once per queue, unless the queue or the annotation says otherwise. */
+    private int concurrency = dev.pgbroker.Worker.DEFAULT_CONCURRENCY;
+
+    /** How often an idle worker polls when no notification comes. */
+    private Duration pollInterval = dev.pgbroker.Worker.DEFAULT_POLL_INTERVAL;
+
+    /** How long shutdown waits for running handlers. */
+    private Duration drainTimeout = dev.pgbroker.Worker.DEFAULT_DRAIN_TIMEOUT;
+
+    /** How often upkeep runs, on whichever instance holds the leader lease. */
+    private Duration maintenanceInterval = dev.pgbroker.Worker.DEFAULT_MAINTENANCE_INTERVAL;
+
+    /** Whether to wake on LISTEN/NOTIFY (off: poll only). */
+    private boolean listenNotify = true;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public int getConcurrency() {
+      return concurrency;
+    }
+
+    public void setConcurrency(int concurrency) {
+      this.concurrency = concurrency;
+    }
+
+    public Duration getPollInterval() {
+      return pollInterval;
+    }
+
+    public void setPollInterval(Duration pollInterval) {
+      this.pollInterval = pollInterval;
+    }
+
+    public Duration getDrainTimeout() {
+      return drainTimeout;
+    }
+
+    public void setDrainTimeout(Duration drainTimeout) {
+      this.drainTimeout = drainTimeout;
+    }
+
+    public Duration getMaintenanceInterval() {
+      return maintenanceInterval;
+    }
+
+    public void setMaintenanceInterval(Duration maintenanceInterval) {
+      this.maintenanceInterval = maintenanceInterval;
+    }
+
+    public boolean isListenNotify() {
+      return listenNotify;
+    }
+
+    public void setListenNotify(boolean listenNotify) {
+      this.listenNotify = listenNotify;
+    }
+  }
+
+  /** The Actuator health indicator. */
+  public static class Health {
+    /** Dead letters a queue may hold before health reports DOWN (negative: never). */
+    private long deadLetterThreshold = 0;
+
+    public long getDeadLetterThreshold() {
+      return deadLetterThreshold;
+    }
+
+    public void setDeadLetterThreshold(long deadLetterThreshold) {
+      this.deadLetterThreshold = deadLetterThreshold;
+    }
+  }
+
+  /** The settings given for one queue as QueueOptions; a bad value names its property. */
+  static QueueOptions options(String queue, Queue q) {
+    String at = "pgbroker.queues." + queue + ".";
+    QueueOptions o = QueueOptions.defaults();
+    boolean exponential = q.backoffBase != null || q.backoffMax != null;
+    if (!q.backoffSchedule.isEmpty() && exponential) {
+      throw new IllegalArgumentException(
+          at + "backoff-schedule and " + at + "backoff-base/max exclude each other; give one");
+    }
+    if (exponential && (q.backoffBase == null || q.backoffMax == null)) {
+      throw new IllegalArgumentException(
+          at + "backoff-base and " + at + "backoff-max go together; give both");
+    }
+    given(at + "visibility-timeout", q.visibilityTimeout, o::visibilityTimeout);
+    given(at + "max-attempts", q.maxAttempts, o::maxAttempts);
+    if (!q.backoffSchedule.isEmpty()) {
+      given(
+          at + "backoff-schedule",
+          q.backoffSchedule,
+          l -> o.backoffSchedule(l.toArray(Duration[]::new)));
+    }
+    if (exponential) {
+      given(at + "backoff-base", q.backoffBase, base -> o.exponentialBackoff(base, q.backoffMax));
+    }
+    given(at + "dead-letter", q.deadLetter, o::deadLetter);
+    given(at + "retention", q.retention, o::retention);
+    given(at + "dedup-window", q.dedupWindow, o::dedupWindow);
+    given(at + "max-payload-bytes", q.maxPayloadBytes, o::maxPayloadBytes);
+    given(at + "notify-sql-sends", q.notifySqlSends, o::notifySqlSends);
+    return o;
+  }
+
+  private static <T> void given(String property, T value, Consumer<T> setter) {
+    if (value == null) {
+      return;
+    }
+    try {
+      setter.accept(value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(property + " = " + value + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
 
@@ -51,6 +52,7 @@ public final class Broker implements AutoCloseable {
   private final DeadLetterSql deadLetters;
   private final ArchiveSql archive;
   private final Notifier notifier;
+  private final Topics topics;
 
   private Broker(Builder b) {
     this.dataSource = b.dataSource;
@@ -62,6 +64,7 @@ public final class Broker implements AutoCloseable {
     this.deadLetters = new DeadLetterSql(dataSource, schema, rows);
     this.archive = new ArchiveSql(dataSource, schema, rows);
     this.notifier = new Notifier(dataSource, Notifier.channel(schema));
+    this.topics = new Topics(new TopicSql(dataSource, schema, mapper), mapper);
   }
 
   /** Starts configuring a broker over {@code dataSource}. */
@@ -161,6 +164,21 @@ public final class Broker implements AutoCloseable {
     return queues.stats(Checks.queueName(queue));
   }
 
+  /**
+   * Warnings for what needs an operator: queues whose oldest ready message waited over 5 minutes,
+   * tables with over 100,000 dead rows, transactions open over 1 minute (holding back vacuum).
+   * Reads only.
+   */
+  public Health health() {
+    return health(Health.Thresholds.DEFAULT);
+  }
+
+  /** {@link #health()} with thresholds of your own. */
+  public Health health(Health.Thresholds thresholds) {
+    Objects.requireNonNull(thresholds, "thresholds");
+    return new HealthSql(dataSource, schema).check(thresholds);
+  }
+
   // ---- send
 
   /** Sends one message now; returns its id. */
@@ -206,6 +224,62 @@ public final class Broker implements AutoCloseable {
   private List<Long> insert(Connection c, String queue, List<?> payloads, SendOptions options)
       throws SQLException {
     Checks.queueName(queue);
+    return messages.send(c, queue, payloadsJson(payloads, options), headersJson(options), options);
+  }
+
+  // ---- topics
+
+  /** Topics and their subscriptions: make, remove and list them. */
+  public Topics topics() {
+    return topics;
+  }
+
+  /**
+   * Publishes one message: every subscription of the topic whose filter accepts it gets a copy.
+   * Returns the number of copies; the topic must exist ({@link Topics#create}).
+   */
+  public int publish(String topic, Object payload) {
+    return publish(topic, payload, SendOptions.none());
+  }
+
+  /** Publishes one message with options (its {@link SendOptions#type type} is what filters see). */
+  public int publish(String topic, Object payload, SendOptions options) {
+    return publishBatch(topic, Collections.singletonList(payload), options);
+  }
+
+  /** Publishes one message inside the caller's transaction: no copy exists unless it commits. */
+  public int publish(Connection tx, String topic, Object payload, SendOptions options) {
+    return publishBatch(tx, topic, Collections.singletonList(payload), options);
+  }
+
+  /** Publishes many messages with the same options in one statement; returns the copies made. */
+  public int publishBatch(String topic, List<?> payloads, SendOptions options) {
+    Map<String, Integer> copies =
+        Sql.run(dataSource, "publish to " + topic, c -> fanOut(c, topic, payloads, options));
+    copies.keySet().forEach(notifier::changed);
+    return total(copies);
+  }
+
+  /** Publishes many messages inside the caller's transaction, all or none across subscriptions. */
+  public int publishBatch(Connection tx, String topic, List<?> payloads, SendOptions options) {
+    Map<String, Integer> copies =
+        Sql.onCaller(tx, "publish to " + topic, c -> fanOut(c, topic, payloads, options));
+    copies.keySet().forEach(notifier::changedInTransaction);
+    return total(copies);
+  }
+
+  private Map<String, Integer> fanOut(
+      Connection c, String topic, List<?> payloads, SendOptions options) throws SQLException {
+    Checks.name("topic", topic);
+    return messages.publish(
+        c, topic, payloadsJson(payloads, options), headersJson(options), options);
+  }
+
+  private static int total(Map<String, Integer> copies) {
+    return copies.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
+  private String[] payloadsJson(List<?> payloads, SendOptions options) {
     Objects.requireNonNull(options, "options");
     if (payloads == null || payloads.isEmpty()) {
       throw new IllegalArgumentException("a send needs at least one payload, got none");
@@ -218,8 +292,11 @@ public final class Broker implements AutoCloseable {
     for (int i = 0; i < json.length; i++) {
       json[i] = payloadJson(payloads.get(i), i);
     }
-    String headers = options.headers().isEmpty() ? null : toJson(options.headers());
-    return messages.send(c, queue, json, headers, options);
+    return json;
+  }
+
+  private String headersJson(SendOptions options) {
+    return options.headers().isEmpty() ? null : toJson(options.headers());
   }
 
   private String payloadJson(Object payload, int index) {

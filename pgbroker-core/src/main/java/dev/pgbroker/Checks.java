@@ -38,14 +38,21 @@ final class Checks {
   private Checks() {}
 
   static String queueName(String queue) {
-    if (queue == null || !QUEUE_NAME.matcher(queue).matches()) {
+    return name("queue", queue);
+  }
+
+  /** Topics, subscriptions (queues) and schedules share the queue name rule. */
+  static String name(String what, String name) {
+    if (name == null || !QUEUE_NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "invalid queue name "
-              + quote(queue)
+          "invalid "
+              + what
+              + " name "
+              + quote(name)
               + ": use 1 to 63 characters of a-z, 0-9, \"_\", \".\" or \"-\", starting with a letter"
               + " or digit");
     }
-    return queue;
+    return name;
   }
 
   static String schemaName(String schema) {

@@ -43,30 +43,66 @@ final class MessageSql {
   List<Long> send(
       Connection c, String queue, String[] payloads, String headersJson, SendOptions options)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select * from "
-                + schema
-                + "._send(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?, ?, false, ?, ?::bigint[])")) {
-      ps.setString(1, queue); // queue name
-      ps.setArray(2, c.createArrayOf("text", payloads)); // payloads, one per message
-      ps.setString(3, headersJson); // headers, or null for none
-      ps.setLong(4, options.delay().toMillis()); // delay before due, ms
-      ps.setObject(
-          5,
-          options.deliverAt() == null
-              ? null // due time; null: the delay decides
-              : options.deliverAt().atOffset(ZoneOffset.UTC),
-          Types.TIMESTAMP_WITH_TIMEZONE);
-      ps.setInt(6, options.priority()); // priority
-      ps.setString(7, options.dedupKey()); // dedup key, or null
-      ps.setString(8, options.orderingKey()); // ordering key, or null
-      // (false: no NOTIFY in this transaction; the broker notifies after its commit)
-      ps.setObject(9, options.maxAttempts(), Types.INTEGER); // own attempt limit; null: queue's
-      Long[] backoff = options.backoffMillis();
-      ps.setArray(10, backoff == null ? null : c.createArrayOf("bigint", backoff)); // own schedule
+    try (PreparedStatement ps = c.prepareStatement(sendCall("_send", "*"))) {
+      bindSend(c, ps, queue, payloads, headersJson, options);
       return Sql.list(ps, rs -> rs.getLong(1));
     }
+  }
+
+  /**
+   * Stores a copy of the payloads in every subscription of the topic whose filter accepts the
+   * headers, in one statement; returns each subscription's queue with its number of copies.
+   */
+  Map<String, Integer> publish(
+      Connection c, String topic, String[] payloads, String headersJson, SendOptions options)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sendCall("_publish", "queue, copies"))) {
+      bindSend(c, ps, topic, payloads, headersJson, options);
+      Map<String, Integer> copies = new LinkedHashMap<>();
+      for (Map.Entry<String, Integer> e :
+          Sql.list(ps, rs -> Map.entry(rs.getString(1), rs.getInt(2)))) {
+        copies.put(e.getKey(), e.getValue());
+      }
+      return copies;
+    }
+  }
+
+  /** _send and _publish take the same arguments: a target, then the payloads and their options. */
+  private String sendCall(String function, String columns) {
+    return "select "
+        + columns
+        + " from "
+        + schema
+        + "."
+        + function
+        + "(?, ?::jsonb[], ?::jsonb, ?, ?, ?, ?, ?, false, ?, ?::bigint[])";
+  }
+
+  private static void bindSend(
+      Connection c,
+      PreparedStatement ps,
+      String target,
+      String[] payloads,
+      String headersJson,
+      SendOptions options)
+      throws SQLException {
+    ps.setString(1, target); // queue or topic name
+    ps.setArray(2, c.createArrayOf("text", payloads)); // payloads, one per message
+    ps.setString(3, headersJson); // headers, or null for none
+    ps.setLong(4, options.delay().toMillis()); // delay before due, ms
+    ps.setObject(
+        5,
+        options.deliverAt() == null
+            ? null // due time; null: the delay decides
+            : options.deliverAt().atOffset(ZoneOffset.UTC),
+        Types.TIMESTAMP_WITH_TIMEZONE);
+    ps.setInt(6, options.priority()); // priority
+    ps.setString(7, options.dedupKey()); // dedup key, or null
+    ps.setString(8, options.orderingKey()); // ordering key, or null
+    // (false: no NOTIFY in this transaction; the broker notifies after its commit)
+    ps.setObject(9, options.maxAttempts(), Types.INTEGER); // own attempt limit; null: queue's
+    Long[] backoff = options.backoffMillis();
+    ps.setArray(10, backoff == null ? null : c.createArrayOf("bigint", backoff)); // own schedule
   }
 
   /**

@@ -114,6 +114,17 @@ public final class SendOptions {
         backoffMs);
   }
 
+  /**
+   * The message's type, such as "order.paid": the header {@code type}, which topic subscriptions
+   * filter on ({@link Filter#type}).
+   */
+  public SendOptions type(String type) {
+    if (type == null || type.isEmpty()) {
+      throw new IllegalArgumentException("type must be a non-empty string, was " + type);
+    }
+    return header("type", type);
+  }
+
   public SendOptions header(String name, String value) {
     Objects.requireNonNull(name, "header name");
     Objects.requireNonNull(value, "header value");

@@ -17,6 +17,8 @@ final class Sql {
 
   static final String INVALID_ARGUMENT = "PB002";
 
+  static final String UNKNOWN_TOPIC = "PB003";
+
   /** Malformed text for a typed value, such as JSON or a UUID. */
   private static final String INVALID_TEXT = "22P02";
 
@@ -146,6 +148,9 @@ final class Sql {
     String message = serverMessage(e);
     if (UNKNOWN_QUEUE.equals(state)) {
       return new UnknownQueueException(action + ": " + message, e);
+    }
+    if (UNKNOWN_TOPIC.equals(state)) {
+      return new UnknownTopicException(action + ": " + message, e);
     }
     if (INVALID_ARGUMENT.equals(state)
         || INVALID_TEXT.equals(state)

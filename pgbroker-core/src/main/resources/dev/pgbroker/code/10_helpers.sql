@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------------------------
--- Helpers. Errors use SQLSTATE PB001 (unknown queue) and PB002 (invalid argument) so that every
--- client can tell them apart from database failures.
+-- Helpers. Errors use SQLSTATE PB001 (unknown queue), PB002 (invalid argument) and PB003 (unknown
+-- topic) so that every client can tell them apart from database failures.
 
 create function {{schema}}._fail(msg text) returns void language plpgsql as $$
 begin

@@ -2,8 +2,40 @@
 -- Send. _send stores a batch of payloads with the same options in one statement; send and
 -- send_batch are its friendly faces.
 
--- Stores a batch of payloads with the same options. The due time is deliver_at when given,
--- else delay_ms after this statement on the database clock. wake sends a NOTIFY on the schema's
+-- Checks a send's options (shared by send and publish, so a publish that reaches no subscription
+-- still refuses what a send would) and returns its due time: deliver_at when given, else delay_ms
+-- after this statement on the database clock.
+create function {{schema}}._send_due(n integer, delay_ms bigint, deliver_at timestamptz,
+                                     dedup_key text, ordering_key text, max_attempts integer,
+                                     backoff_ms bigint[])
+returns timestamptz language plpgsql volatile as $$
+begin
+  if n = 0 then
+    perform {{schema}}._fail('a send needs at least one payload');
+  end if;
+  if delay_ms < 0 or delay_ms > 1e15 then
+    perform {{schema}}._fail(format('delay must be from 0 to 1e15 ms, was %s ms', delay_ms));
+  end if;
+  if delay_ms > 0 and deliver_at is not null then
+    perform {{schema}}._fail('give a delay or a delivery time, not both');
+  end if;
+  perform {{schema}}._check_key('dedup_key', dedup_key);
+  perform {{schema}}._check_key('ordering_key', ordering_key);
+  if max_attempts < 1 then
+    perform {{schema}}._fail(format('max_attempts must be >= 1, was %s', max_attempts));
+  end if;
+  if cardinality(backoff_ms) = 0 or exists (select 1 from unnest(backoff_ms) b
+                                            where b is null or b < 0 or b > 1e15) then
+    perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
+      'from 0 to 1e15, was %s', backoff_ms));
+  end if;
+  if dedup_key is not null and n > 1 then
+    perform {{schema}}._fail('a dedup key names one message; send deduplicated messages one by one');
+  end if;
+  return coalesce(deliver_at, clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond');
+end $$;
+
+-- Stores a batch of payloads with the same options, due as _send_due says. wake sends a NOTIFY on the schema's
 -- channel in this transaction (PostgreSQL folds repeats into one per transaction), unless the
 -- queue opted out; the Java API passes false and notifies after its commit instead.
 -- max_attempts and backoff_ms are the messages' own retry policy (null: the queue's).
@@ -20,29 +52,8 @@ declare
   new_id bigint;
   got bigint;
 begin
-  if n = 0 then
-    perform {{schema}}._fail('a send needs at least one payload');
-  end if;
-  if delay_ms < 0 or delay_ms > 1e15 then
-    perform {{schema}}._fail(format('delay must be from 0 to 1e15 ms, was %s ms', delay_ms));
-  end if;
-  if delay_ms > 0 and deliver_at is not null then
-    perform {{schema}}._fail('give a delay or a delivery time, not both');
-  end if;
-  due := coalesce(deliver_at, clock_timestamp() + coalesce(delay_ms, 0) * interval '1 millisecond');
-  perform {{schema}}._check_key('dedup_key', dedup_key);
-  perform {{schema}}._check_key('ordering_key', ordering_key);
-  if max_attempts < 1 then
-    perform {{schema}}._fail(format('max_attempts must be >= 1, was %s', max_attempts));
-  end if;
-  if cardinality(backoff_ms) = 0 or exists (select 1 from unnest(backoff_ms) b
-                                            where b is null or b < 0 or b > 1e15) then
-    perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
-      'from 0 to 1e15, was %s', backoff_ms));
-  end if;
-  if dedup_key is not null and n > 1 then
-    perform {{schema}}._fail('a dedup key names one message; send deduplicated messages one by one');
-  end if;
+  due := {{schema}}._send_due(n, delay_ms, deliver_at, dedup_key, ordering_key, max_attempts,
+                              backoff_ms);
   if wake and cfg.notify_sql_sends then
     perform pg_notify('{{schema}}', q);
   end if;
@@ -113,9 +124,9 @@ declare
 begin
   perform {{schema}}._check_keys('send option', o, case when single
     then array['delay_ms', 'deliver_at', 'priority', 'dedup_key', 'ordering_key', 'headers',
-               'max_attempts', 'backoff_ms']
-    else array['delay_ms', 'deliver_at', 'priority', 'ordering_key', 'headers', 'max_attempts',
-               'backoff_ms'] end);
+               'type', 'max_attempts', 'backoff_ms']
+    else array['delay_ms', 'deliver_at', 'priority', 'ordering_key', 'headers', 'type',
+               'max_attempts', 'backoff_ms'] end);
   delay_ms := {{schema}}._ms(o, 'delay_ms');
   max_attempts := {{schema}}._ms(o, 'max_attempts', 2147483647);
   if max_attempts = 0 then
@@ -149,7 +160,14 @@ begin
   if o ? 'headers' and jsonb_typeof(o -> 'headers') <> 'object' then
     perform {{schema}}._fail(format('headers must be a JSON object, was %s', o -> 'headers'));
   end if;
+  if o ? 'type' and (jsonb_typeof(o -> 'type') <> 'string' or length(o ->> 'type') = 0) then
+    perform {{schema}}._fail(format('type must be a non-empty string, was %s', o -> 'type'));
+  end if;
+  -- The type is the header "type", which subscription filters match on.
   headers := o -> 'headers';
+  if o ? 'type' then
+    headers := coalesce(headers, '{}') || jsonb_build_object('type', o -> 'type');
+  end if;
   dedup_key := o ->> 'dedup_key';
   ordering_key := o ->> 'ordering_key';
 end $$;

@@ -86,6 +86,27 @@ public final class QueueOptions {
   }
 
   /**
+   * Keep at most this many acknowledged messages in the archive, the newest; zero (the default)
+   * sets no count limit. Applies with a {@link #retention} only, which archives them at all.
+   */
+  public QueueOptions archiveLimit(long count) {
+    return with("archive_max_count", count("archiveLimit", count));
+  }
+
+  /** Delete dead letters this long after they died; zero (the default) keeps them until purged. */
+  public QueueOptions deadLetterRetention(Duration retention) {
+    return with("dead_letter_retention_ms", nonNegativeMillis("deadLetterRetention", retention));
+  }
+
+  /**
+   * Keep at most this many dead letters, the newest; zero (the default) sets no count limit. Upkeep
+   * deletes the older ones.
+   */
+  public QueueOptions deadLetterLimit(long count) {
+    return with("dead_letter_max_count", count("deadLetterLimit", count));
+  }
+
+  /**
    * How long a finished message's dedup key still deduplicates; zero (the default) means only live
    * messages do.
    */
@@ -139,6 +160,21 @@ public final class QueueOptions {
     return Duration.ofMillis(number("retention_ms", 0));
   }
 
+  /** The most acknowledged messages the archive keeps; zero: no count limit. */
+  public long archiveLimit() {
+    return number("archive_max_count", 0);
+  }
+
+  /** How long dead letters are kept; zero: until purged. */
+  public Duration deadLetterRetention() {
+    return Duration.ofMillis(number("dead_letter_retention_ms", 0));
+  }
+
+  /** The most dead letters kept; zero: no count limit. */
+  public long deadLetterLimit() {
+    return number("dead_letter_max_count", 0);
+  }
+
   public Duration dedupWindow() {
     return Duration.ofMillis(number("dedup_window_ms", 0));
   }
@@ -165,6 +201,16 @@ public final class QueueOptions {
     Map<String, Object> copy = new LinkedHashMap<>(given);
     copy.put(key, value);
     return new QueueOptions(copy);
+  }
+
+  /** Mirrors {@code _ms} in code/10_helpers.sql, which reads these counts too. */
+  private static long count(String name, long count) {
+    long max = Checks.MAX_DURATION.toMillis();
+    if (count < 0 || count > max) {
+      throw new IllegalArgumentException(
+          name + " must be from 0 (no limit) to " + max + ", was " + count);
+    }
+    return count;
   }
 
   static long positiveMillis(String name, Duration d) {

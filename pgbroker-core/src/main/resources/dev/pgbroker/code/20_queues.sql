@@ -13,7 +13,8 @@ begin
   perform {{schema}}._check_name('queue', queue);
   perform {{schema}}._check_keys('queue option', o, array['visibility_timeout_ms',
     'max_attempts', 'backoff_ms', 'backoff_base_ms', 'backoff_max_ms', 'dead_letter',
-    'retention_ms', 'dedup_window_ms', 'max_payload_bytes', 'notify_sql_sends']);
+    'retention_ms', 'dedup_window_ms', 'max_payload_bytes', 'notify_sql_sends',
+    'archive_max_count', 'dead_letter_retention_ms', 'dead_letter_max_count']);
   foreach v in array array[{{schema}}._ms(o, 'visibility_timeout_ms'),
                            {{schema}}._ms(o, 'max_attempts', 2147483647),
                            {{schema}}._ms(o, 'max_payload_bytes', 2147483647)] loop
@@ -22,6 +23,8 @@ begin
         'must be > 0, was 0');
     end if;
   end loop;
+  perform {{schema}}._ms(o, 'dead_letter_retention_ms'), {{schema}}._ms(o, 'archive_max_count'),
+          {{schema}}._ms(o, 'dead_letter_max_count');
   backoff := {{schema}}._backoff_schedule(o);
   foreach k in array array['dead_letter', 'notify_sql_sends'] loop
     if o ? k and jsonb_typeof(o -> k) <> 'boolean' then
@@ -42,7 +45,12 @@ begin
     notify_sql_sends = coalesce((o ->> 'notify_sql_sends')::boolean, t.notify_sql_sends),
     retention_ms = coalesce({{schema}}._ms(o, 'retention_ms'), t.retention_ms),
     dedup_window_ms = coalesce({{schema}}._ms(o, 'dedup_window_ms'), t.dedup_window_ms),
-    max_payload_bytes = coalesce({{schema}}._ms(o, 'max_payload_bytes'), t.max_payload_bytes)
+    max_payload_bytes = coalesce({{schema}}._ms(o, 'max_payload_bytes'), t.max_payload_bytes),
+    archive_max_count = coalesce({{schema}}._ms(o, 'archive_max_count'), t.archive_max_count),
+    dead_letter_retention_ms = coalesce({{schema}}._ms(o, 'dead_letter_retention_ms'),
+                                        t.dead_letter_retention_ms),
+    dead_letter_max_count = coalesce({{schema}}._ms(o, 'dead_letter_max_count'),
+                                     t.dead_letter_max_count)
   where t.name = queue
   returning t.* into r;
   if r.backoff_max_ms < r.backoff_base_ms then

@@ -1,14 +1,21 @@
 -- ---------------------------------------------------------------------------------------------
 -- Stats and upkeep
 
--- Prunes expired archive rows and dedup keys and folds counter rows. Safe to call from every
--- instance at any time: whoever holds the lock does the work and the others return false.
-create function {{schema}}.maintain() returns boolean language plpgsql as $$
+-- Prunes expired dedup keys, folds counter rows and, unless prune_retention is false, deletes
+-- whatever the archive and dead-letter retention no longer keep (prune(), in this transaction;
+-- workers pass false and call prune() in short transactions of their own). Safe to call from
+-- every instance at any time: whoever holds the lock does the work and the others return false.
+create function {{schema}}.maintain(prune_retention boolean default true) returns boolean
+language plpgsql as $$
 begin
   if not pg_try_advisory_xact_lock(hashtextextended('pgbroker.maintain.{{schema}}', 0)) then
     return false;
   end if;
-  delete from {{schema}}.archive where expires_at <= clock_timestamp();
+  if prune_retention then
+    loop
+      exit when {{schema}}.prune(10000) < 10000;
+    end loop;
+  end if;
   delete from {{schema}}.dedup where expires_at <= clock_timestamp();
   with folded as (
     delete from {{schema}}.counter returning *

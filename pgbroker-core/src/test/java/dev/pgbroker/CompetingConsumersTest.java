@@ -3,9 +3,9 @@ package dev.pgbroker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgbroker.testing.BrokerExtension;
+import dev.pgbroker.testing.JavaProcess;
 import dev.pgbroker.testing.TestDatabase;
 import dev.pgbroker.testing.TestSchema;
-import java.io.File;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -96,17 +96,6 @@ class CompetingConsumersTest {
 
   /** Starts {@code main} in a new JVM with this test's classpath; its output goes to ours. */
   static Process javaProcess(Class<?> main, String... args) throws Exception {
-    String classpath =
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                "-Xmx256m",
-                "-cp",
-                classpath,
-                main.getName()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command).inheritIO().start();
+    return JavaProcess.start(main, args);
   }
 }

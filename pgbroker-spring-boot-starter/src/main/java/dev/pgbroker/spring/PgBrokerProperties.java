@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.util.function.BiFunction;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /** The {@code pgbroker.*} properties; every one is optional. */
@@ -292,31 +292,42 @@ public class PgBrokerProperties {
       throw new IllegalArgumentException(
           at + "backoff-base and " + at + "backoff-max go together; give both");
     }
-    given(at + "visibility-timeout", q.visibilityTimeout, o::visibilityTimeout);
-    given(at + "max-attempts", q.maxAttempts, o::maxAttempts);
+    o = given(o, at + "visibility-timeout", q.visibilityTimeout, QueueOptions::visibilityTimeout);
+    o = given(o, at + "max-attempts", q.maxAttempts, QueueOptions::maxAttempts);
     if (!q.backoffSchedule.isEmpty()) {
-      given(
-          at + "backoff-schedule",
-          q.backoffSchedule,
-          l -> o.backoffSchedule(l.toArray(Duration[]::new)));
+      o =
+          given(
+              o,
+              at + "backoff-schedule",
+              q.backoffSchedule,
+              (opts, l) -> opts.backoffSchedule(l.toArray(Duration[]::new)));
     }
     if (exponential) {
-      given(at + "backoff-base", q.backoffBase, base -> o.exponentialBackoff(base, q.backoffMax));
+      o =
+          given(
+              o,
+              at + "backoff-base",
+              q.backoffBase,
+              (opts, base) -> opts.exponentialBackoff(base, q.backoffMax));
     }
-    given(at + "dead-letter", q.deadLetter, o::deadLetter);
-    given(at + "retention", q.retention, o::retention);
-    given(at + "dedup-window", q.dedupWindow, o::dedupWindow);
-    given(at + "max-payload-bytes", q.maxPayloadBytes, o::maxPayloadBytes);
-    given(at + "notify-sql-sends", q.notifySqlSends, o::notifySqlSends);
+    o = given(o, at + "dead-letter", q.deadLetter, QueueOptions::deadLetter);
+    o = given(o, at + "retention", q.retention, QueueOptions::retention);
+    o = given(o, at + "dedup-window", q.dedupWindow, QueueOptions::dedupWindow);
+    o = given(o, at + "max-payload-bytes", q.maxPayloadBytes, QueueOptions::maxPayloadBytes);
+    o = given(o, at + "notify-sql-sends", q.notifySqlSends, QueueOptions::notifySqlSends);
     return o;
   }
 
-  private static <T> void given(String property, T value, Consumer<T> setter) {
+  private static <T> QueueOptions given(
+      QueueOptions options,
+      String property,
+      T value,
+      BiFunction<QueueOptions, T, QueueOptions> set) {
     if (value == null) {
-      return;
+      return options;
     }
     try {
-      setter.accept(value);
+      return set.apply(options, value);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(property + " = " + value + ": " + e.getMessage(), e);
     }

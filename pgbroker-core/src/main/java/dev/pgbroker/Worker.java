@@ -128,7 +128,10 @@ public final class Worker implements AutoCloseable {
     this.wakeChannel =
         b.listenNotify
             ? new WakeChannel(
-                backend.dataSource(), Notifier.channel(backend.schema()), this::wake, listener)
+                b.listenDataSource != null ? b.listenDataSource : backend.dataSource(),
+                Notifier.channel(backend.schema()),
+                this::wake,
+                listener)
             : null;
     this.services =
         new ServiceRunner(
@@ -249,6 +252,7 @@ public final class Worker implements AutoCloseable {
     private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
     private Duration maintenanceInterval = DEFAULT_MAINTENANCE_INTERVAL;
     private boolean listenNotify = true;
+    private DataSource listenDataSource;
     private boolean shutdownHook;
     private WorkerListener listener = new WorkerListener() {};
 
@@ -338,6 +342,16 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Where the one LISTEN connection comes from (default: the broker's data source). Behind a
+     * pooler in transaction mode, such as PgBouncer, a LISTEN never hears anything, so point this
+     * at PostgreSQL itself while fetches and acks go through the pooler.
+     */
+    public Builder listenDataSource(DataSource dataSource) {
+      this.listenDataSource = Objects.requireNonNull(dataSource, "dataSource");
+      return this;
+    }
+
     /** Whether a JVM shutdown hook closes the worker (default false). */
     public Builder shutdownHook(boolean enabled) {
       this.shutdownHook = enabled;
@@ -367,6 +381,10 @@ public final class Worker implements AutoCloseable {
               "dead-letter hook set for queue '" + queue + "' which has no handler");
         }
       }
+      if (listenDataSource != null && !listenNotify) {
+        throw new IllegalStateException(
+            "listenDataSource is set but listenNotify is false; drop one of them");
+      }
       checkPoolSize();
       Map<String, Duration> visibility = new LinkedHashMap<>();
       for (String queue : handlers.keySet()) {
@@ -383,7 +401,7 @@ public final class Worker implements AutoCloseable {
      */
     private void checkPoolSize() {
       Integer limit = PoolSize.of(backend.dataSource());
-      int needed = listenNotify ? 2 : 1;
+      int needed = holdsListen() ? 2 : 1;
       if (limit != null && limit < needed) {
         throw new IllegalStateException(
             "the connection pool allows "
@@ -398,7 +416,12 @@ public final class Worker implements AutoCloseable {
     }
 
     private int recommendedPoolSize() {
-      return (listenNotify ? 1 : 0) + handlers.size() + 3;
+      return (holdsListen() ? 1 : 0) + handlers.size() + 3;
+    }
+
+    /** Whether the LISTEN connection comes out of the broker's own pool. */
+    private boolean holdsListen() {
+      return listenNotify && listenDataSource == null;
     }
 
     private Builder register(String queue, QueueRunner.Handling handling) {

@@ -53,6 +53,7 @@ public final class Broker implements AutoCloseable {
   private final ArchiveSql archive;
   private final Notifier notifier;
   private final Topics topics;
+  private final Schedules schedules;
 
   private Broker(Builder b) {
     this.dataSource = b.dataSource;
@@ -65,6 +66,7 @@ public final class Broker implements AutoCloseable {
     this.archive = new ArchiveSql(dataSource, schema, rows);
     this.notifier = new Notifier(dataSource, Notifier.channel(schema));
     this.topics = new Topics(new TopicSql(dataSource, schema, mapper), mapper);
+    this.schedules = new Schedules(new ScheduleSql(dataSource, schema), mapper);
   }
 
   /** Starts configuring a broker over {@code dataSource}. */
@@ -227,7 +229,15 @@ public final class Broker implements AutoCloseable {
     return messages.send(c, queue, payloadsJson(payloads, options), headersJson(options), options);
   }
 
-  // ---- topics
+  // ---- schedules and topics
+
+  /**
+   * Recurring schedules: each tick sends one message to a queue, fired by whichever running worker
+   * gets to it first, exactly once per tick.
+   */
+  public Schedules schedules() {
+    return schedules;
+  }
 
   /** Topics and their subscriptions: make, remove and list them. */
   public Topics topics() {
@@ -399,7 +409,7 @@ public final class Broker implements AutoCloseable {
   /** Starts configuring a {@link Worker} that runs handlers for this broker's queues. */
   public Worker.Builder worker() {
     return new Worker.Builder(
-        new Worker.Backend(dataSource, schema, queues, messages, deadLetters));
+        new Worker.Backend(dataSource, schema, queues, messages, deadLetters, schedules.sql()));
   }
 
   /**

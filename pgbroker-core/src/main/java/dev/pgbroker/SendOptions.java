@@ -213,6 +213,33 @@ public final class SendOptions {
     return backoffMs.isEmpty() ? null : backoffMs.toArray(new Long[0]);
   }
 
+  /**
+   * These options as the SQL API's option keys (those not at their default), for what the database
+   * stores and sends later; a delivery time and a dedup key have no key here.
+   */
+  Map<String, Object> sqlOptions() {
+    Map<String, Object> o = new LinkedHashMap<>();
+    if (delayMs > 0) {
+      o.put("delay_ms", delayMs);
+    }
+    if (priority != 0) {
+      o.put("priority", priority);
+    }
+    if (orderingKey != null) {
+      o.put("ordering_key", orderingKey);
+    }
+    if (!headers.isEmpty()) {
+      o.put("headers", headers);
+    }
+    if (maxAttempts != null) {
+      o.put("max_attempts", maxAttempts);
+    }
+    if (!backoffMs.isEmpty()) {
+      o.put("backoff_ms", backoffMs);
+    }
+    return o;
+  }
+
   @Override
   public String toString() {
     return "SendOptions[delayMs="

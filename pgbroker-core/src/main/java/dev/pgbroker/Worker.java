@@ -82,7 +82,8 @@ public final class Worker implements AutoCloseable {
       String schema,
       QueueSql queues,
       MessageSql messages,
-      DeadLetterSql deadLetters) {}
+      DeadLetterSql deadLetters,
+      ScheduleSql schedules) {}
 
   private final Builder settings;
   private final List<QueueRunner> runners = new ArrayList<>();
@@ -92,6 +93,7 @@ public final class Worker implements AutoCloseable {
   private final WakeChannel wakeChannel;
   private final ServiceRunner services;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final ScheduleFirer schedules;
   private final Thread shutdownHook;
 
   private Worker(Builder b, Map<String, Duration> visibility) {
@@ -142,6 +144,7 @@ public final class Worker implements AutoCloseable {
                 HotTableVacuum.service(
                     backend.dataSource(), backend.schema(), b.maintenanceInterval)),
             listener);
+    this.schedules = new ScheduleFirer(backend.schedules(), listener);
     this.shutdownHook = b.shutdownHook ? new Thread(this::close, "pgbroker-worker-shutdown") : null;
   }
 
@@ -152,6 +155,7 @@ public final class Worker implements AutoCloseable {
     }
     runners.forEach(QueueRunner::start);
     services.start();
+    schedules.start();
     if (shutdownHook != null) {
       Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -212,6 +216,7 @@ public final class Worker implements AutoCloseable {
     acks.close(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)));
     heartbeats.shutdownNow();
     services.stop(Duration.ofSeconds(5));
+    schedules.stop(Duration.ofSeconds(5));
     if (shutdownHook != null && !Thread.currentThread().equals(shutdownHook)) {
       try {
         Runtime.getRuntime().removeShutdownHook(shutdownHook);

@@ -1,5 +1,6 @@
 package dev.pgbroker.server;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -26,6 +27,11 @@ final class BrokerOptions {
   String db;
 
   @Mixin SchemaOption schema;
+
+  /** The command these options belong to, for its output and its usage errors. */
+  CommandLine cli() {
+    return mixee.commandLine();
+  }
 
   /** Connects, refusing a missing URL as bad usage and a schema not installed as a failure. */
   BrokerSession open() {

@@ -20,6 +20,12 @@ import picocli.CommandLine.Spec;
       MigrateCommand.class,
       SqlCommand.class,
       DemoCommand.class,
+      QueueCommand.class,
+      SendCommand.class,
+      ReceiveCommand.class,
+      AckCommand.class,
+      NackCommand.class,
+      DlqCommand.class,
       CommandLine.HelpCommand.class
     })
 final class Main implements Callable<Integer> {

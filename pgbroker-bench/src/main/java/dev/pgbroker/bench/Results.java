@@ -203,6 +203,15 @@ final class Results {
     ordered(out, "ordered_few_vs_none", "pgbroker.ordered_few", 0.20);
     ordered(out, "ordered_some_vs_none", "pgbroker.ordered_some", null);
     ordered(out, "ordered_many_vs_none", "pgbroker.ordered_many", 0.80);
+    for (String subs : List.of("1", "3", "10")) {
+      ratio(
+          out,
+          "publish_" + subs + "_vs_send",
+          "pgbroker publish to " + subs + " subscription(s) / sendBatch to one queue (messages/s)",
+          "pgbroker.publish_" + subs,
+          "pgbroker.publish_none",
+          null);
+    }
     OptionalDouble plain = value("pgbroker.read_plain");
     OptionalDouble held = value("pgbroker.read_held_key");
     OptionalDouble backlog = data("pgbroker.read_held_key", "heldBacklog");

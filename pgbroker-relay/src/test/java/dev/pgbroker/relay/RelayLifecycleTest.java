@@ -1,0 +1,59 @@
+package dev.pgbroker.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.pgbroker.Broker;
+import dev.pgbroker.Json;
+import dev.pgbroker.QueueStats;
+import dev.pgbroker.SendOptions;
+import dev.pgbroker.UnknownQueueException;
+import dev.pgbroker.testing.BrokerExtension;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Start and stop: unknown queues refused, double stop, a stop while the broker is away. */
+@ExtendWith(BrokerExtension.class)
+class RelayLifecycleTest {
+  @BeforeAll
+  static void rabbitMq() throws Exception {
+    RabbitMqServer.ensureRunning();
+  }
+
+  @Test
+  void refusesAQueueThatDoesNotExist(Broker broker) {
+    RelayConfig config = RelayConfig.rabbitMq(RabbitMqServer.URI).queue("missing").build();
+    assertThatThrownBy(() -> Relay.start(broker, config))
+        .isInstanceOf(UnknownQueueException.class)
+        .hasMessageContaining("missing");
+  }
+
+  @Test
+  void stopWhileTheBrokerIsUnreachableKeepsEveryMessage(Broker broker) {
+    String queue = RelayContract.queue();
+    RelayContract.createQueue(broker, queue);
+    // a port nothing listens on: every publish is a transient fault
+    RelayConfig config =
+        RelayConfig.rabbitMq("amqp://guest:guest@127.0.0.1:1/%2f")
+            .queue(queue)
+            .maxBackoff(Duration.ofMillis(200))
+            .build();
+    for (int i = 0; i < 10; i++) {
+      broker.send(
+          queue, Json.of(Outbox.payload("k", i)), SendOptions.none().orderingKey("k" + i % 2));
+    }
+    Relay relay = Relay.start(broker, config);
+    await().atMost(Duration.ofSeconds(30)).until(() -> relay.stats().retried() >= 4);
+    assertThat(relay.stats().confirmed()).isZero();
+    assertThat(relay.stop(Duration.ofSeconds(10))).isTrue();
+    assertThat(relay.stop(Duration.ofSeconds(10))).as("a second stop does nothing").isTrue();
+    relay.close();
+    QueueStats s = broker.stats(queue);
+    assertThat(s.ready() + s.delayed() + s.inFlight()).isEqualTo(10);
+    assertThat(s.dead()).isZero();
+    assertThat(s.acked()).isZero();
+  }
+}

@@ -109,6 +109,8 @@ public final class Demo {
 
     transactionalSend();
     delayedDelivery();
+    heading("3. Topics and schedules: one publish, a copy per subscription; one message per tick");
+    new FanOutAndSchedule(broker, dataSource, out, problems).run();
     return competingConsumers();
   }
 
@@ -173,7 +175,7 @@ public final class Demo {
   private Summary competingConsumers() throws SQLException, InterruptedException {
     int poison = messages / 2; // in the middle of the load, so it fails while others pass
     heading(
-        "3. Competing consumers: 1 producer, "
+        "4. Competing consumers: 1 producer, "
             + CONSUMERS
             + " consumers, "
             + messages
@@ -276,7 +278,7 @@ public final class Demo {
   /** True if the replayed message was then processed. */
   private boolean replayAfterFix(long id, AtomicBoolean bugFixed, Consumers consumers)
       throws InterruptedException {
-    heading("4. Replay: the fix is deployed, the dead letter goes back to the queue");
+    heading("5. Replay: the fix is deployed, the dead letter goes back to the queue");
     bugFixed.set(true);
     boolean replayed = broker.deadLetters(PAYMENTS).replay(id);
     out.printf(

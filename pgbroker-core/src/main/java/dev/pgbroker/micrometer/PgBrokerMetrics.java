@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * pgbroker.queue.oldest_ready_age}; counters {@code pgbroker.messages.sent}, {@code .acked}, {@code
  * .failed} and {@code .dead_lettered}. These are read from the database, so they count the work of
  * every process and survive restarts; one read of every queue's stats serves all meters for {@link
- * #DEFAULT_MAX_AGE}. Queues created later appear at the next read, deleted ones disappear.
+ * #DEFAULT_MAX_AGE}. The gauge {@code pgbroker.queues} reads them afresh, so queues created later
+ * appear once it is read (each scrape does), and deleted ones disappear.
  *
  * <p>As a {@link WorkerListener}: timers {@code pgbroker.handler.duration} (tags {@code queue},
  * {@code outcome}: success or failure) and {@code pgbroker.end_to_end} (send to successful
@@ -80,12 +81,13 @@ public final class PgBrokerMetrics implements MeterBinder, WorkerListener {
       }
       this.registry = Objects.requireNonNull(registry, "registry");
     }
-    // Read at each scrape through this gauge, so queues created since the last one show up.
-    Gauge.builder("pgbroker.queues", this, m -> m.refresh().size())
+    // Reading this gauge reads the stats afresh, so each scrape sees the queues made since the
+    // last one; the other meters then share that read for the max age.
+    Gauge.builder("pgbroker.queues", this, m -> m.refresh(true).size())
         .description("queues in the schema")
         .strongReference(true) // the binder lives as long as its meters, held or not
         .register(registry);
-    refresh();
+    refresh(true);
   }
 
   @Override
@@ -121,9 +123,9 @@ public final class PgBrokerMetrics implements MeterBinder, WorkerListener {
   }
 
   /** The latest stats, read again when older than the max age; keeps the last on an error. */
-  private synchronized Map<String, QueueStats> refresh() {
+  private synchronized Map<String, QueueStats> refresh(boolean force) {
     long now = System.nanoTime();
-    if (read && now - readAt < maxAgeNanos) {
+    if (!force && read && now - readAt < maxAgeNanos) {
       return stats;
     }
     Map<String, QueueStats> fresh = new HashMap<>();
@@ -217,7 +219,7 @@ public final class PgBrokerMetrics implements MeterBinder, WorkerListener {
   }
 
   private double value(String queue, ToDoubleFunction<QueueStats> f) {
-    QueueStats s = refresh().get(queue);
+    QueueStats s = refresh(false).get(queue);
     return s == null ? Double.NaN : f.applyAsDouble(s);
   }
 }

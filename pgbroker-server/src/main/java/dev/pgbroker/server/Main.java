@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
       AckCommand.class,
       NackCommand.class,
       DlqCommand.class,
+      RelayCommand.class,
       CommandLine.HelpCommand.class
     })
 final class Main implements Callable<Integer> {

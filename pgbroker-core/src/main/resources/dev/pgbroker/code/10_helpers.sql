@@ -27,8 +27,17 @@ begin
   end if;
 end $$;
 
--- The queue's row, or an error naming the unknown queue. Senders pass lock, which holds the row
--- against a concurrent delete_queue until they commit, so no message outlives its queue.
+-- The advisory lock that senders share and delete_queue takes alone (see _find_queue).
+create function {{schema}}._queue_lock(q text) returns bigint
+language sql immutable as $$
+  select hashtextextended('{{schema}}' || chr(30) || q, 0);
+$$;
+
+-- The queue's row, or an error naming the unknown queue. Senders pass lock, which keeps a
+-- concurrent delete_queue waiting until they commit, so no message outlives its queue. It is a
+-- shared advisory lock, not a row lock: a shared row lock held by several transactions at once
+-- makes a new MultiXact for each one that joins (a million per million concurrent sends, with
+-- ten members each), and MultiXact member space running out stops every write in the database.
 create function {{schema}}._find_queue(q text, lock boolean default false)
 returns {{schema}}.queue language plpgsql as $$
 declare
@@ -36,10 +45,9 @@ declare
 begin
   perform {{schema}}._check_name('queue', q);
   if lock then
-    select * into r from {{schema}}.queue where name = q for key share;
-  else
-    select * into r from {{schema}}.queue where name = q;
+    perform pg_advisory_xact_lock_shared({{schema}}._queue_lock(q));
   end if;
+  select * into r from {{schema}}.queue where name = q;
   if not found then
     raise exception using errcode = 'PB001', message = format('unknown queue %L', q);
   end if;

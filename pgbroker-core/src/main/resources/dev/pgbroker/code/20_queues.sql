@@ -59,14 +59,15 @@ begin
   end if;
 end $$;
 
--- Deletes the queue row first: that waits for senders holding it, so the message delete after
--- it sees every message they committed.
+-- Waits for the senders holding the queue's lock (see _find_queue) and keeps new ones out, so
+-- the message delete sees every message they committed.
 create function {{schema}}.delete_queue(queue text) returns boolean
 language plpgsql as $$
 declare
   existed boolean;
 begin
   perform {{schema}}._check_name('queue', queue);
+  perform pg_advisory_xact_lock({{schema}}._queue_lock(queue));
   delete from {{schema}}.queue q where q.name = delete_queue.queue;
   existed := found;
   delete from {{schema}}.message m where m.queue = delete_queue.queue;

@@ -40,7 +40,10 @@ final class QueueCommand implements Runnable {
       description = "List every queue with its ready, delayed, in-flight and dead counts.")
   int list(
       @Mixin BrokerOptions db,
-      @Option(names = "--json", description = "One JSON array of stats objects.") boolean json) {
+      @Option(
+              names = "--json",
+              description = "One JSON object per queue, keys as SQL stats() columns.")
+          boolean json) {
     PrintWriter out = db.cli().getOut();
     try (BrokerSession s = db.open()) {
       List<QueueStats> all = new ArrayList<>();
@@ -48,9 +51,7 @@ final class QueueCommand implements Runnable {
         all.add(s.broker().stats(q));
       }
       if (json) {
-        ArrayNode array = Output.object().arrayNode();
-        all.forEach(st -> array.add(statsJson(st)));
-        Output.json(out, array);
+        all.forEach(st -> Output.json(out, statsJson(st)));
       } else if (all.isEmpty()) {
         out.println("no queues in schema " + s.schema());
       } else {

@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
       NackCommand.class,
       DlqCommand.class,
       RelayCommand.class,
+      ServerCommand.class,
       CommandLine.HelpCommand.class
     })
 final class Main implements Callable<Integer> {

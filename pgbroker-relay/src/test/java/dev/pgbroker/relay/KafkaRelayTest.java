@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pgbroker.Broker;
 import dev.pgbroker.DeadLetter;
 import dev.pgbroker.Json;
+import dev.pgbroker.relay.testing.KafkaServer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -12,6 +12,7 @@ import dev.pgbroker.Broker;
 import dev.pgbroker.DeadLetter;
 import dev.pgbroker.Json;
 import dev.pgbroker.SendOptions;
+import dev.pgbroker.relay.testing.RabbitMqServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -9,6 +9,7 @@ import dev.pgbroker.Json;
 import dev.pgbroker.QueueStats;
 import dev.pgbroker.SendOptions;
 import dev.pgbroker.UnknownQueueException;
+import dev.pgbroker.relay.testing.RabbitMqServer;
 import dev.pgbroker.testing.BrokerExtension;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,4 +1,4 @@
-package dev.pgbroker.relay;
+package dev.pgbroker.relay.testing;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -13,13 +13,13 @@ import java.util.concurrent.TimeUnit;
  * running, installed with apt-get when missing and the tests run as root; otherwise the tests fail
  * saying how to install it. Never skipped.
  */
-final class RabbitMqServer {
-  static final String URI = "amqp://guest:guest@127.0.0.1:5672/%2f";
+public final class RabbitMqServer {
+  public static final String URI = "amqp://guest:guest@127.0.0.1:5672/%2f";
   private static boolean checked;
 
   private RabbitMqServer() {}
 
-  static synchronized void ensureRunning() throws Exception {
+  public static synchronized void ensureRunning() throws Exception {
     if (checked) {
       return;
     }
@@ -33,7 +33,7 @@ final class RabbitMqServer {
     checked = true;
   }
 
-  static ConnectionFactory factory() throws Exception {
+  public static ConnectionFactory factory() throws Exception {
     ConnectionFactory f = new ConnectionFactory();
     f.setUri(URI);
     f.setAutomaticRecoveryEnabled(false);
@@ -41,11 +41,11 @@ final class RabbitMqServer {
   }
 
   /** Stops the RabbitMQ application (the node stays up), as a broker restart does. */
-  static void stopApp() throws Exception {
+  public static void stopApp() throws Exception {
     run(Duration.ofSeconds(60), "rabbitmqctl", "stop_app");
   }
 
-  static void startApp() throws Exception {
+  public static void startApp() throws Exception {
     run(Duration.ofSeconds(60), "rabbitmqctl", "start_app");
     awaitReachable(Duration.ofSeconds(60));
   }
@@ -81,7 +81,7 @@ final class RabbitMqServer {
     run(Duration.ofMinutes(10), "apt-get", "install", "-y", "rabbitmq-server");
   }
 
-  static void run(Duration timeout, String... command) throws Exception {
+  public static void run(Duration timeout, String... command) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(List.of(command)).redirectErrorStream(true);
     pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);

@@ -1,4 +1,4 @@
-package dev.pgbroker.relay;
+package dev.pgbroker.relay.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
@@ -27,13 +27,13 @@ import org.apache.kafka.common.utils.Time;
  * Kafka's own jars, on free ports and a temporary log directory; it can be stopped and started
  * again on the same data, as a broker restart.
  */
-final class KafkaServer implements AutoCloseable {
+public final class KafkaServer implements AutoCloseable {
   private final Path dir;
   private final Properties props = new Properties();
   private final int port;
   private KafkaRaftServer server;
 
-  KafkaServer() throws Exception {
+  public KafkaServer() throws Exception {
     dir = Files.createTempDirectory("pgbroker-kafka");
     port = freePort();
     int controllerPort = freePort();
@@ -68,16 +68,16 @@ final class KafkaServer implements AutoCloseable {
     start();
   }
 
-  String bootstrapServers() {
+  public String bootstrapServers() {
     return "127.0.0.1:" + port;
   }
 
-  synchronized void start() {
+  public synchronized void start() {
     server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
     server.startup();
   }
 
-  synchronized void stop() {
+  public synchronized void stop() {
     if (server != null) {
       server.shutdown();
       server.awaitShutdown();
@@ -85,7 +85,7 @@ final class KafkaServer implements AutoCloseable {
     }
   }
 
-  void createTopic(String topic, int partitions) throws Exception {
+  public void createTopic(String topic, int partitions) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers()))) {
       admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
     }

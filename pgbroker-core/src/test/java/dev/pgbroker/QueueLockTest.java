@@ -28,12 +28,14 @@ class QueueLockTest {
       b.setAutoCommit(false);
       broker.send(a, "q", 1, SendOptions.none());
       broker.send(b, "q", 2, SendOptions.none());
+      broker.send(a, "q", 3, SendOptions.none().dedupKey("a")); // dedup rows had a foreign key
+      broker.send(b, "q", 4, SendOptions.none().dedupKey("b"));
       // xmax is where a row lock (or the MultiXact of several) would be recorded
       assertThat(s.count("select xmax::text::bigint from %s.queue where name = 'q'")).isZero();
       a.commit();
       b.commit();
     }
-    assertThat(broker.stats("q").ready()).isEqualTo(2);
+    assertThat(broker.stats("q").ready()).isEqualTo(4);
   }
 
   @Test

@@ -60,7 +60,8 @@ begin
 end $$;
 
 -- Waits for the senders holding the queue's lock (see _find_queue) and keeps new ones out, so
--- the message delete sees every message they committed.
+-- the message delete sees every message they committed. Subscriptions and schedules of the queue
+-- go by their foreign keys; the busy tables have none (migration 010).
 create function {{schema}}.delete_queue(queue text) returns boolean
 language plpgsql as $$
 declare
@@ -71,6 +72,9 @@ begin
   delete from {{schema}}.queue q where q.name = delete_queue.queue;
   existed := found;
   delete from {{schema}}.message m where m.queue = delete_queue.queue;
+  delete from {{schema}}.dead_letter d where d.queue = delete_queue.queue;
+  delete from {{schema}}.archive a where a.queue = delete_queue.queue;
+  delete from {{schema}}.dedup d where d.queue = delete_queue.queue;
   delete from {{schema}}.counter c where c.queue = delete_queue.queue;
   return existed;
 end $$;

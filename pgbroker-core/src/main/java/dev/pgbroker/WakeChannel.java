@@ -14,11 +14,18 @@ import org.slf4j.LoggerFactory;
 /**
  * Holds one connection that LISTENs on the schema's channel and wakes the queue each notification
  * names. If the connection breaks, the loop's backoff reconnects it and then every queue is woken,
- * since notifications sent in between are lost.
+ * since notifications sent in between are lost. A connection can also die silently (a firewall or
+ * proxy that stops forwarding, a half-open TCP connection): waiting for notifications never fails
+ * then, so a query with a network timeout probes it every few seconds.
  */
 final class WakeChannel {
   private static final Logger log = LoggerFactory.getLogger(WakeChannel.class);
   private static final int WAIT_MS = 250;
+
+  /** How often the silent connection is probed, and how long the probe may take. */
+  static final long PROBE_EVERY_NANOS = 5_000_000_000L;
+
+  static final int PROBE_TIMEOUT_MS = 5_000;
 
   private final DataSource dataSource;
   private final String channel;
@@ -26,6 +33,7 @@ final class WakeChannel {
   private final Loop loop;
   private Connection connection;
   private boolean lost;
+  private long probedAt;
 
   /** {@code wake} receives a queue name, or null for "all queues". */
   WakeChannel(
@@ -58,9 +66,11 @@ final class WakeChannel {
       Connection c = dataSource.getConnection();
       c.setAutoCommit(true);
       connection = c;
+      c.setNetworkTimeout(Runnable::run, PROBE_TIMEOUT_MS); // the driver only sets SO_TIMEOUT
       try (Statement s = c.createStatement()) {
         s.execute("listen \"" + channel + "\"");
       }
+      probedAt = System.nanoTime();
       if (lost) {
         log.info("pgbroker: listening for notifications again");
         wake.accept(null);
@@ -72,6 +82,12 @@ final class WakeChannel {
       for (PGNotification n : got) {
         wake.accept(n.getParameter());
       }
+    }
+    if (System.nanoTime() - probedAt > PROBE_EVERY_NANOS) {
+      try (Statement s = connection.createStatement()) {
+        s.execute("select 1"); // times out on a dead connection; the loop then reconnects
+      }
+      probedAt = System.nanoTime();
     }
   }
 

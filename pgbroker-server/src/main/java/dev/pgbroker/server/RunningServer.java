@@ -145,11 +145,13 @@ final class RunningServer implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     try {
       if (relay != null) {
-        relay.close();
+        relay.close(); // drains what it has in flight
       }
+    } catch (Exception e) {
+      throw new IllegalStateException("relay: " + e.getMessage(), e);
     } finally {
       api.close();
       broker.close();

@@ -80,7 +80,7 @@ function chart(samples) {
   const maxDepth = Math.max(1, ...rates.map(r => r.depth));
   for (const [key, color, max] of [['sent', '#2b6cb0', maxRate], ['acked', '#2f855a', maxRate], ['depth', '#c05621', maxDepth]]) {
     const points = rates.map((r, i) =>
-      (i * w / (HISTORY - 1)).toFixed(1) + ',' + (h - 1 - r[key] / max * (h - 2)).toFixed(1)).join(' ');
+      (i * w / Math.max(30, rates.length - 1)).toFixed(1) + ',' + (h - 1 - r[key] / max * (h - 2)).toFixed(1)).join(' ');
     const line = document.createElementNS(ns, 'polyline');
     line.setAttribute('points', points); line.setAttribute('fill', 'none');
     line.setAttribute('stroke', color); line.setAttribute('stroke-width', '1.5');
@@ -117,7 +117,7 @@ async function refreshDead() {
   body.replaceChildren(...dead_letters.map(d => el('tr', { 'data-id': d.id },
     el('td', {}, d.id), el('td', { class: 'n' }, d.attempts + d.prior_attempts), el('td', {}, d.dead_at),
     el('td', { class: 'error' }, d.last_error || ''),
-    el('td', {}, el('details', {}, el('summary', {}, d.errors.length + ' errors'),
+    el('td', {}, el('details', {}, el('summary', {}, d.errors.length + (d.errors.length === 1 ? ' error' : ' errors')),
       ...d.errors.map(e => el('pre', {}, '#' + e.attempt + ' ' + e.at + ': ' + (e.error || '') + (e.trace ? '\n' + e.trace : ''))))),
     el('td', {}, el('button', { class: 'replay', onclick: () => replay(d.id) }, 'Replay')))));
 }

@@ -3,6 +3,7 @@ package dev.pgbroker.server;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
 import dev.pgbroker.server.demo.Demo;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -62,7 +63,7 @@ final class DemoCommand implements Callable<Integer> {
   int workMs;
 
   @Override
-  public Integer call() throws SQLException, InterruptedException {
+  public Integer call() throws SQLException, InterruptedException, IOException {
     if (messages < 1 || messages > MAX_MESSAGES) {
       throw new ParameterException(
           spec.commandLine(),
@@ -99,6 +100,11 @@ final class DemoCommand implements Callable<Integer> {
                   + " migration"
                   + (applied == 1 ? "" : "s"));
       boolean ok = Demo.run(broker, ds, out, messages, Duration.ofMillis(workMs), start);
+      if (System.console() != null) { // in a terminal; scripts and CI get the summary and exit
+        out.println();
+        out.println("The dashboard shows what the demo left behind:");
+        RunningServer.serveUntilInterrupted(broker, ds, out);
+      }
       return ok ? 0 : Main.FAILED;
     }
   }

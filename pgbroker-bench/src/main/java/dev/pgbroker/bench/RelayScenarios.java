@@ -1,0 +1,387 @@
+package dev.pgbroker.bench;
+
+import static dev.pgbroker.bench.PgbrokerScenarios.QUEUE;
+import static dev.pgbroker.bench.PgbrokerScenarios.count;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.MessageProperties;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pgbroker.Broker;
+import dev.pgbroker.Json;
+import dev.pgbroker.SendOptions;
+import dev.pgbroker.bench.Load.Measured;
+import dev.pgbroker.relay.Relay;
+import dev.pgbroker.relay.RelayConfig;
+import dev.pgbroker.relay.testing.KafkaServer;
+import dev.pgbroker.relay.testing.RabbitMqServer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The outbox relay against a bare client of each broker, in the same run: confirmed messages per
+ * second with 1 ordering key, 50 keys and none. The bare client gives the same guarantees the relay
+ * does: RabbitMQ publisher confirms (persistent, mandatory), Kafka's idempotent producer with
+ * acks=all; a key's next message only after its previous one was confirmed; at most the relay's
+ * window (256) unconfirmed. Both are connected before their clocks start. The relay's time runs
+ * from the commit of one transaction holding every message to the last acknowledgement in
+ * PostgreSQL; the bare client's from its first publish to its last confirm.
+ */
+final class RelayScenarios {
+  private static final int WINDOW = RelayConfig.DEFAULT_WINDOW;
+  private static final String DESTINATION = "bench-relay";
+
+  private final PgbrokerScenarios pgbroker;
+  private final Sizes sizes;
+  private final Progress progress;
+
+  RelayScenarios(Server server, Sizes sizes, Progress progress) {
+    this.pgbroker = new PgbrokerScenarios(server, sizes, progress);
+    this.sizes = sizes;
+    this.progress = progress;
+  }
+
+  void run(Results r) throws Exception {
+    int many = Math.max(1_000, Math.min(20_000, sizes.messages() / 25));
+    // One key is one confirm round trip per message on either side: a tenth is plenty.
+    int one = Math.max(200, many / 10);
+    RabbitMqServer.ensureRunning();
+    rows(r, "rabbitmq", "RabbitMQ", one, many, new Rabbit());
+    String given = System.getenv("PGBROKER_BENCH_KAFKA");
+    try (KafkaServer local = given == null ? new KafkaServer() : null) {
+      Kafka kafka = new Kafka(given != null ? given : local.bootstrapServers(), local);
+      rows(r, "kafka", "Kafka", one, many, kafka);
+    }
+  }
+
+  /** A broker as the bench drives it: a fresh destination, a bare publish, the relay's config. */
+  private interface Target {
+    String prepare(int keys) throws Exception;
+
+    IntFunction<CompletableFuture<?>> bare(String destination, int keys) throws Exception;
+
+    void closeBare() throws Exception;
+
+    RelayConfig config(String destination);
+  }
+
+  private void rows(Results r, String key, String name, int one, int many, Target t) {
+    for (int keys : new int[] {1, 50, 0}) {
+      int n = keys == 1 ? one : many;
+      String what = count(n) + " messages, " + (keys == 0 ? "no ordering key" : keys + " key(s)");
+      String rowKey = "relay." + key + "_" + (keys == 0 ? "none" : keys);
+      Load.rate(
+          r,
+          progress,
+          rowKey + "_bare",
+          "bare " + name + " client, confirmed, " + what,
+          () -> bare(t, n, keys));
+      double bare = r.value(rowKey + "_bare").orElse(Double.NaN);
+      Load.rate(
+          r,
+          progress,
+          rowKey,
+          "pgbroker relay to " + name + ", confirmed and acked, " + what,
+          () -> pgbroker.fresh((b, ds) -> relay(b, ds, t, n, keys, bare)));
+    }
+  }
+
+  private Measured bare(Target t, int n, int keys) throws Exception {
+    String destination = t.prepare(keys);
+    progress.phase("bare client: publishing " + count(n));
+    IntFunction<CompletableFuture<?>> publish = t.bare(destination, keys);
+    try {
+      long nanos = drive(n, keys, publish);
+      return new Measured(n, nanos);
+    } finally {
+      t.closeBare();
+    }
+  }
+
+  private Measured relay(Broker broker, HikariDataSource ds, Target t, int n, int keys, double bare)
+      throws Exception {
+    String destination = t.prepare(keys);
+    try (Relay relay = Relay.start(broker, t.config(destination))) {
+      // One message first, so that connecting and the first metadata fetch are not timed: the
+      // bare client is connected before its clock starts too.
+      broker.send(QUEUE, Json.of(Load.payload(-1)));
+      awaitAcked(broker, 1);
+      progress.phase("relay: sending " + count(n) + " in one transaction");
+      try (java.sql.Connection tx = ds.getConnection()) {
+        tx.setAutoCommit(false);
+        for (int from = 0; from < n; from += 1000) {
+          List<Object> batch = new ArrayList<>();
+          for (int i = from; i < Math.min(n, from + 1000); i++) {
+            batch.add(Json.of(Load.payload(i)));
+          }
+          if (keys == 0) {
+            broker.sendBatch(tx, QUEUE, batch, SendOptions.none());
+            continue;
+          }
+          for (int k = 0; k < keys; k++) {
+            List<Object> mine = new ArrayList<>();
+            for (int i = k; i < batch.size(); i += keys) {
+              mine.add(batch.get(i));
+            }
+            if (!mine.isEmpty()) {
+              broker.sendBatch(tx, QUEUE, mine, SendOptions.none().orderingKey("key-" + k));
+            }
+          }
+        }
+        progress.phase("relay: relaying " + count(n));
+        tx.commit();
+      }
+      long t0 = System.nanoTime(); // every message became visible at the commit
+      awaitAcked(broker, n + 1);
+      long nanos = System.nanoTime() - t0;
+      double rate = n / (nanos / 1e9);
+      String note = String.format("%.0f%% of the bare client (target >= 70%%)", 100 * rate / bare);
+      return new Measured(
+          n,
+          nanos,
+          note,
+          Map.of(
+              "ratioToBare",
+              Math.round(1000 * rate / bare) / 1000.0,
+              "deadLettered",
+              relay.stats().deadLettered()));
+    }
+  }
+
+  private static void awaitAcked(Broker broker, long n) throws InterruptedException {
+    while (broker.stats(QUEUE).acked() < n) {
+      Thread.sleep(10);
+    }
+  }
+
+  /**
+   * Publishes messages 0..n-1 (message i has key i % keys): a key's next message once its previous
+   * one was confirmed, at most {@link #WINDOW} unconfirmed. Returns the nanoseconds taken.
+   */
+  static long drive(int n, int keys, IntFunction<CompletableFuture<?>> publish) throws Exception {
+    CountDownLatch done = new CountDownLatch(n);
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    ExecutorService next = Executors.newSingleThreadExecutor();
+    long t0 = System.nanoTime();
+    try {
+      if (keys == 0) {
+        Semaphore window = new Semaphore(WINDOW);
+        for (int i = 0; i < n && failed.get() == null; i++) {
+          window.acquire();
+          publish
+              .apply(i)
+              .whenComplete(
+                  (x, e) -> {
+                    if (e != null) {
+                      failed.compareAndSet(null, e);
+                    }
+                    window.release();
+                    done.countDown();
+                  });
+        }
+      } else {
+        for (int k = 0; k < Math.min(keys, n); k++) {
+          int first = k;
+          next.execute(() -> chain(first, n, keys, publish, next, done, failed));
+        }
+      }
+      while (!done.await(1, TimeUnit.SECONDS)) {
+        if (failed.get() != null) {
+          throw new IllegalStateException("bare publish failed: " + failed.get(), failed.get());
+        }
+      }
+      if (failed.get() != null) {
+        throw new IllegalStateException("bare publish failed: " + failed.get(), failed.get());
+      }
+      return System.nanoTime() - t0;
+    } finally {
+      next.shutdownNow();
+    }
+  }
+
+  private static void chain(
+      int i,
+      int n,
+      int keys,
+      IntFunction<CompletableFuture<?>> publish,
+      ExecutorService next,
+      CountDownLatch done,
+      AtomicReference<Throwable> failed) {
+    publish
+        .apply(i)
+        .whenComplete(
+            (x, e) -> {
+              if (e != null) {
+                failed.compareAndSet(null, e);
+              }
+              done.countDown();
+              if (i + keys < n && e == null) {
+                next.execute(() -> chain(i + keys, n, keys, publish, next, done, failed));
+              }
+            });
+  }
+
+  private static byte[] body(int i) {
+    return Load.payload(i).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** RabbitMQ: one durable queue, purged before each row, reached through the default exchange. */
+  private static final class Rabbit implements Target {
+    private Connection connection;
+
+    @Override
+    public String prepare(int keys) throws Exception {
+      try (Connection c = RabbitMqServer.factory().newConnection();
+          Channel ch = c.createChannel()) {
+        ch.queueDeclare(DESTINATION, true, false, false, null);
+        ch.queuePurge(DESTINATION);
+      }
+      return DESTINATION;
+    }
+
+    @Override
+    public IntFunction<CompletableFuture<?>> bare(String destination, int keys) throws Exception {
+      connection = RabbitMqServer.factory().newConnection();
+      Channel ch = connection.createChannel();
+      ch.confirmSelect();
+      ConcurrentNavigableMap<Long, CompletableFuture<Void>> pending = new ConcurrentSkipListMap<>();
+      ch.addConfirmListener(
+          (seq, multiple) -> settle(pending, seq, multiple, null),
+          (seq, multiple) -> settle(pending, seq, multiple, "nacked"));
+      return i -> {
+        AMQP.BasicProperties props =
+            MessageProperties.PERSISTENT_TEXT_PLAIN
+                .builder()
+                .messageId(Integer.toString(i))
+                .headers(keys == 0 ? null : Map.of("pgbroker-ordering-key", "key-" + i % keys))
+                .build();
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        synchronized (ch) {
+          pending.put(ch.getNextPublishSeqNo(), f);
+          try {
+            ch.basicPublish("", destination, true, props, body(i));
+          } catch (Exception e) {
+            f.completeExceptionally(e);
+          }
+        }
+        return f;
+      };
+    }
+
+    private static void settle(
+        ConcurrentNavigableMap<Long, CompletableFuture<Void>> pending,
+        long seq,
+        boolean multiple,
+        String error) {
+      Map<Long, CompletableFuture<Void>> done =
+          multiple ? pending.headMap(seq, true) : pending.subMap(seq, true, seq, true);
+      for (Long s : List.copyOf(done.keySet())) {
+        CompletableFuture<Void> f = pending.remove(s);
+        if (error == null) {
+          f.complete(null);
+        } else {
+          f.completeExceptionally(new IllegalStateException(error));
+        }
+      }
+    }
+
+    @Override
+    public void closeBare() throws Exception {
+      connection.close();
+    }
+
+    @Override
+    public RelayConfig config(String destination) {
+      return RelayConfig.rabbitMq(RabbitMqServer.URI)
+          .queue(QUEUE)
+          .route(QUEUE, "", destination)
+          .build();
+    }
+  }
+
+  /** Kafka: a topic of 6 partitions per row; the relay's producer settings for the bare one. */
+  private static final class Kafka implements Target {
+    private final String bootstrap;
+    private final KafkaServer server;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    /** {@code server} is null for a Kafka the bench did not start. */
+    Kafka(String bootstrap, KafkaServer server) {
+      this.bootstrap = bootstrap;
+      this.server = server;
+    }
+
+    @Override
+    public String prepare(int keys) throws Exception {
+      String topic = DESTINATION + "-" + keys + "-" + Long.toHexString(System.nanoTime());
+      if (server != null) {
+        server.createTopic(topic, 6);
+      } else {
+        try (var admin =
+            org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+          admin
+              .createTopics(
+                  List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 6, (short) 1)))
+              .all()
+              .get();
+        }
+      }
+      return topic;
+    }
+
+    @Override
+    public IntFunction<CompletableFuture<?>> bare(String topic, int keys) {
+      producer =
+          new KafkaProducer<>(
+              Map.of(
+                  "bootstrap.servers", bootstrap,
+                  "acks", "all",
+                  "enable.idempotence", "true",
+                  "max.in.flight.requests.per.connection", "5",
+                  "linger.ms", "5"),
+              new ByteArraySerializer(),
+              new ByteArraySerializer());
+      producer.partitionsFor(topic); // metadata before the clock starts, as the relay's warm-up
+      return i -> {
+        byte[] key = keys == 0 ? null : ("key-" + i % keys).getBytes(StandardCharsets.UTF_8);
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        producer.send(
+            new ProducerRecord<>(topic, key, body(i)),
+            (m, e) -> {
+              if (e == null) {
+                f.complete(null);
+              } else {
+                f.completeExceptionally(e);
+              }
+            });
+        return f;
+      };
+    }
+
+    @Override
+    public void closeBare() {
+      producer.close();
+    }
+
+    @Override
+    public RelayConfig config(String topic) {
+      return RelayConfig.kafka(bootstrap).queue(QUEUE).topic(QUEUE, topic).build();
+    }
+  }
+}

@@ -234,7 +234,8 @@ final class DlqCommand implements Runnable {
     }
   }
 
-  // The same match as replay_dead_letters' error_contains: the text anywhere in the errors.
+  // Matches the text of each attempt's error, not the errors' JSON as replay_dead_letters'
+  // error_contains does: there a quote is \" and "attempt" or a date matches every dead letter.
   private static long[] select(Connection c, String schema, String queue, Selection which)
       throws SQLException {
     try (PreparedStatement st =
@@ -245,7 +246,8 @@ final class DlqCommand implements Runnable {
                 // 2, 3: the ids given, or null
                 + " and (?::bigint[] is null or d.id = any (?::bigint[]))"
                 // 4, 5: text an error contains, or null
-                + " and (?::text is null or strpos(d.errors::text, ?::text) > 0)"
+                + " and (?::text is null or exists (select 1 from jsonb_array_elements(d.errors) e"
+                + " where strpos(e ->> 'error', ?::text) > 0))"
                 + " order by d.id for update)")) {
       Array given =
           which.ids == null

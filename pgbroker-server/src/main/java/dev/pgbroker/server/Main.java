@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
       AckCommand.class,
       NackCommand.class,
       DlqCommand.class,
+      TailCommand.class,
       RelayCommand.class,
       ServerCommand.class,
       CommandLine.HelpCommand.class

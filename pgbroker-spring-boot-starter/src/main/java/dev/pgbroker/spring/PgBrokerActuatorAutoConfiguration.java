@@ -1,6 +1,7 @@
 package dev.pgbroker.spring;
 
 import dev.pgbroker.Broker;
+import dev.pgbroker.micrometer.PgBrokerMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import javax.sql.DataSource;
 import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
@@ -13,8 +14,9 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * With Spring Boot Actuator: the {@code pgbroker} health indicator and pgbroker's meters in the
- * application's MeterRegistry.
+ * With Spring Boot Actuator: the {@code pgbroker} health indicator, and pgbroker's meters ({@link
+ * PgBrokerMetrics}: queue gauges and counters read from the database, handler timers of this
+ * instance's listeners) in the application's MeterRegistry.
  */
 @AutoConfiguration(after = PgBrokerAutoConfiguration.class)
 @ConditionalOnBean(Broker.class)
@@ -36,10 +38,14 @@ public class PgBrokerActuatorAutoConfiguration {
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(MeterRegistry.class)
   static class MetricsConfiguration {
+    /**
+     * Bound to the MeterRegistry by Spring Boot as a MeterBinder, and told of every handling by the
+     * listener worker as a WorkerListener (handler and end-to-end timers).
+     */
     @Bean
     @ConditionalOnMissingBean
-    QueueMeters pgbrokerQueueMeters(Broker broker) {
-      return new QueueMeters(broker);
+    PgBrokerMetrics pgbrokerMetrics(Broker broker) {
+      return new PgBrokerMetrics(broker);
     }
   }
 }

@@ -1,11 +1,15 @@
 package dev.pgbroker.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.pgbroker.Broker;
+import dev.pgbroker.QueueOptions;
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestSchema;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -76,25 +80,69 @@ class ActuatorTest {
             });
   }
 
+  static class Counter {
+    @PgBrokerListener(queue = "payments")
+    void pay(int amount) {}
+  }
+
   @Test
-  void queueMetersAreInTheApplicationsRegistry(TestSchema schema) {
+  void meters(TestSchema schema) {
     Contexts.on(schema)
         .withPropertyValues("pgbroker.queues.payments.max-attempts=1")
         .run(
             context -> {
               assertThat(context).hasNotFailed();
               Broker broker = context.getBean(Broker.class);
-              broker.sendBatch("payments", List.of(1, 2, 3));
-              broker.nack(broker.read("payments", 1).get(0), "declined");
+              broker.createQueue("refunds", QueueOptions.defaults().maxAttempts(1));
+              broker.sendBatch("refunds", List.of(1, 2, 3));
+              broker.nack(broker.read("refunds", 1).get(0), "declined");
               MeterRegistry registry = context.getBean(MeterRegistry.class);
-              assertThat(gauge(registry, "pgbroker.queue.ready")).isEqualTo(2.0);
-              assertThat(gauge(registry, "pgbroker.queue.dead")).isEqualTo(1.0);
-              assertThat(gauge(registry, "pgbroker.queue.in_flight")).isZero();
-              assertThat(gauge(registry, "pgbroker.queue.delayed")).isZero();
+              // The gauges read the database at most once a second; a scrape reads
+              // "pgbroker.queues" first, which adds the meters of queues created since.
+              await()
+                  .atMost(Duration.ofSeconds(10))
+                  .untilAsserted(
+                      () -> {
+                        registry.get("pgbroker.queues").gauge().value();
+                        assertThat(gauge(registry, "pgbroker.queue.ready", "refunds"))
+                            .isEqualTo(2.0);
+                        assertThat(gauge(registry, "pgbroker.queue.dead", "refunds"))
+                            .isEqualTo(1.0);
+                      });
+              assertThat(gauge(registry, "pgbroker.queue.in_flight", "refunds")).isZero();
+              assertThat(
+                      registry
+                          .get("pgbroker.messages.sent")
+                          .tag("queue", "refunds")
+                          .functionCounter()
+                          .count())
+                  .isEqualTo(3.0);
             });
   }
 
-  private static double gauge(MeterRegistry registry, String name) {
-    return registry.get(name).tag("queue", "payments").gauge().value();
+  @Test
+  void listenerHandlingsAreTimed(TestSchema schema) {
+    Contexts.on(schema)
+        .withBean(Counter.class)
+        .run(
+            context -> {
+              context.getBean(Broker.class).sendBatch("payments", List.of(1, 2, 3, 4, 5));
+              MeterRegistry registry = context.getBean(MeterRegistry.class);
+              await()
+                  .atMost(Duration.ofSeconds(30))
+                  .until(
+                      () -> {
+                        Timer t =
+                            registry
+                                .find("pgbroker.handler.duration")
+                                .tags("queue", "payments", "outcome", "success")
+                                .timer();
+                        return t != null && t.count() == 5;
+                      });
+            });
+  }
+
+  private static double gauge(MeterRegistry registry, String name, String queue) {
+    return registry.get(name).tag("queue", queue).gauge().value();
   }
 }

@@ -48,6 +48,9 @@ final class ListenerContainer implements SmartLifecycle {
   public synchronized void start() {
     List<ListenerMethod> methods = registry.methods();
     running = true;
+    ScheduleDefinitions schedules = registry.schedules().copy();
+    properties.getSchedules().forEach(schedules::add);
+    schedules.putAll(broker);
     if (methods.isEmpty() || !properties.getWorker().isEnabled()) {
       return;
     }

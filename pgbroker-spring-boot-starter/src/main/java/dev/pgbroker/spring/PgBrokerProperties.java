@@ -28,6 +28,12 @@ public class PgBrokerProperties {
    */
   private Map<String, Queue> queues = new LinkedHashMap<>();
 
+  /**
+   * Recurring schedules put on start, by name: each tick sends one message to its queue, once
+   * across all instances. Ticks are fired by running workers (an instance with a listener).
+   */
+  private Map<String, ScheduleSpec> schedules = new LinkedHashMap<>();
+
   private final Worker worker = new Worker();
 
   private final Health health = new Health();
@@ -62,6 +68,14 @@ public class PgBrokerProperties {
 
   public void setQueues(Map<String, Queue> queues) {
     this.queues = queues;
+  }
+
+  public Map<String, ScheduleSpec> getSchedules() {
+    return schedules;
+  }
+
+  public void setSchedules(Map<String, ScheduleSpec> schedules) {
+    this.schedules = schedules;
   }
 
   public Worker getWorker() {
@@ -193,6 +207,75 @@ public class PgBrokerProperties {
 
     public void setConcurrency(Integer concurrency) {
       this.concurrency = concurrency;
+    }
+  }
+
+  /** One recurring schedule: a queue, cron or every, and the payload of each tick's message. */
+  public static class ScheduleSpec {
+    /** The queue each tick's message goes to (created with defaults when missing). */
+    private String queue;
+
+    /** A cron expression: 5 fields, 6 with seconds first, or a macro such as @hourly. */
+    private String cron;
+
+    /** The time zone cron fields are read in. */
+    private String zone = "UTC";
+
+    /** A fixed interval instead of cron (at least 1s). */
+    private Duration every;
+
+    /** The JSON payload of every tick's message. */
+    private String payload = "{}";
+
+    /** Ticks missed while no instance ran that are still sent, oldest first. */
+    private int catchUp;
+
+    public String getQueue() {
+      return queue;
+    }
+
+    public void setQueue(String queue) {
+      this.queue = queue;
+    }
+
+    public String getCron() {
+      return cron;
+    }
+
+    public void setCron(String cron) {
+      this.cron = cron;
+    }
+
+    public String getZone() {
+      return zone;
+    }
+
+    public void setZone(String zone) {
+      this.zone = zone;
+    }
+
+    public Duration getEvery() {
+      return every;
+    }
+
+    public void setEvery(Duration every) {
+      this.every = every;
+    }
+
+    public String getPayload() {
+      return payload;
+    }
+
+    public void setPayload(String payload) {
+      this.payload = payload;
+    }
+
+    public int getCatchUp() {
+      return catchUp;
+    }
+
+    public void setCatchUp(int catchUp) {
+      this.catchUp = catchUp;
     }
   }
 

@@ -98,7 +98,7 @@ final class RabbitMqSink implements Sink {
         o.channel.basicPublish(exchange, routingKey, true, props, body);
       } catch (Exception e) {
         o.pending.remove(seq);
-        lost(o, e);
+        lost(o);
         p.confirmed.completeExceptionally(
             SinkException.transientFault("publish to RabbitMQ failed: " + e.getMessage(), e));
       }
@@ -218,7 +218,8 @@ final class RabbitMqSink implements Sink {
     }
   }
 
-  private synchronized void lost(Open o, Exception e) {
+  /** Drops a connection whose publish failed; the next publish connects again. */
+  private synchronized void lost(Open o) {
     if (open == o) {
       open = null;
       closeQuietly(o);

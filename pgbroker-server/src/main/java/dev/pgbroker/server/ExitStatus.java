@@ -2,6 +2,7 @@ package dev.pgbroker.server;
 
 import dev.pgbroker.StaleLeaseException;
 import dev.pgbroker.UnknownQueueException;
+import dev.pgbroker.UnknownTopicException;
 import picocli.CommandLine.ParameterException;
 
 /**
@@ -17,7 +18,7 @@ final class ExitStatus {
   /** Bad usage or bad input, refused before anything changed (picocli's own code for usage). */
   static final int BAD_INPUT = 2;
 
-  /** The queue, message or dead letter named does not exist. */
+  /** The queue, topic, schedule, message or dead letter named does not exist. */
   static final int NOT_FOUND = 3;
 
   /** An ack or nack presented a lease that ran out or was already settled. */
@@ -30,7 +31,7 @@ final class ExitStatus {
     if (e instanceof CommandFailure f) {
       return f.exitCode();
     }
-    if (e instanceof UnknownQueueException) {
+    if (e instanceof UnknownQueueException || e instanceof UnknownTopicException) {
       return NOT_FOUND;
     }
     if (e instanceof StaleLeaseException) {

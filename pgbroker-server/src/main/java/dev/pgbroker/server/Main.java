@@ -27,6 +27,8 @@ import picocli.CommandLine.Spec;
       NackCommand.class,
       DlqCommand.class,
       TailCommand.class,
+      TopicCommand.class,
+      ScheduleCommand.class,
       RelayCommand.class,
       ServerCommand.class,
       CommandLine.HelpCommand.class

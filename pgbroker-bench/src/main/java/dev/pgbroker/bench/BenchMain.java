@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
     description = "Measures pgbroker against the raw-SQL limit, db-scheduler and JobRunr.")
 final class BenchMain implements Callable<Integer> {
   static final List<String> GROUPS =
-      List.of("raw", "pgbroker", "ordering", "topics", "relay", "dbscheduler", "jobrunr");
+      List.of("raw", "pgbroker", "ordering", "topics", "http", "relay", "dbscheduler", "jobrunr");
 
   @Option(
       names = "--db",
@@ -71,7 +71,7 @@ final class BenchMain implements Callable<Integer> {
       paramLabel = "GROUP",
       description =
           "run only these of: raw, pgbroker, ordering (pgbroker's ordering-key rows, which"
-              + " pgbroker includes), topics, relay, dbscheduler, jobrunr")
+              + " pgbroker includes), topics, http, relay, dbscheduler, jobrunr")
   Set<String> only;
 
   @Option(
@@ -147,6 +147,7 @@ final class BenchMain implements Callable<Integer> {
           results,
           () -> new OrderingKeyScenarios(server, sizes, progress).run(results));
       group("topics", results, () -> new TopicScenarios(server, sizes, progress).run(results));
+      group("http", results, () -> new HttpBench(server, sizes, progress).run(results));
       group("relay", results, () -> new RelayScenarios(server, sizes, progress).run(results));
       group(
           "dbscheduler",

@@ -11,23 +11,16 @@ import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * The payload of {@code send} and {@code topic publish}: the argument after the queue or topic, or
- * {@code --file} (- for standard input), with {@code --batch} for one payload per line.
+ * The payload of {@code send} and {@code topic publish}: the command's argument, or {@code --file}
+ * (- for standard input), with {@code --batch} for one payload per line. (The argument itself is
+ * the command's: picocli numbers a mixin's positional parameters on their own.)
  */
 final class PayloadInput {
   @Spec(Spec.Target.MIXEE)
   CommandSpec mixee;
-
-  @Parameters(
-      index = "1",
-      arity = "0..1",
-      paramLabel = "<payload>",
-      description = "JSON text, e.g. '{\"to\": \"ada@example.com\"}'")
-  String payload;
 
   @Option(
       names = "--file",
@@ -39,7 +32,8 @@ final class PayloadInput {
   boolean batch;
 
   // Every payload is parsed before anything is sent, so a bad line sends nothing.
-  List<Json> payloads() {
+  /** The payloads, from {@code payload} (the command's argument, may be null) or the file. */
+  List<Json> payloads(String payload) {
     if ((payload == null) == (file == null)) {
       throw bad(
           "give the payload as an argument or with --file (- for standard input), not "

@@ -31,6 +31,13 @@ final class SendCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "<queue>")
   String queue;
 
+  @Parameters(
+      index = "1",
+      arity = "0..1",
+      paramLabel = "<payload>",
+      description = "JSON text, e.g. '{\"to\": \"ada@example.com\"}'")
+  String payload;
+
   @Mixin PayloadInput input;
 
   @Mixin MessageOptions message;
@@ -42,7 +49,7 @@ final class SendCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    List<Json> payloads = input.payloads();
+    List<Json> payloads = input.payloads(payload);
     SendOptions options = message.options();
     try (BrokerSession s = db.open()) {
       List<Long> ids = s.broker().sendBatch(queue, payloads, options);

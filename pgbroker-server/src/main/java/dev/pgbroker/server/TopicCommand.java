@@ -209,11 +209,13 @@ final class TopicCommand implements Runnable {
   int publish(
       @Mixin BrokerOptions db,
       @Parameters(index = "0", paramLabel = "<topic>") String topic,
+      @Parameters(index = "1", arity = "0..1", paramLabel = "<payload>", description = "JSON text.")
+          String payload,
       @Mixin PayloadInput input,
       @Mixin MessageOptions message,
       @Option(names = "--json", description = "Print {\"topic\": ..., \"copies\": n}.")
           boolean json) {
-    List<Json> payloads = input.payloads();
+    List<Json> payloads = input.payloads(payload);
     SendOptions options = message.options();
     int copies;
     try (BrokerSession s = db.open()) {

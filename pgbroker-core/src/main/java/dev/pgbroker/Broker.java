@@ -306,7 +306,9 @@ public final class Broker implements AutoCloseable {
   }
 
   private String headersJson(SendOptions options) {
-    return options.headers().isEmpty() ? null : toJson(options.headers());
+    return options.headers().isEmpty()
+        ? null
+        : Checks.encodable("headers", toJson(options.headers()));
   }
 
   private String payloadJson(Object payload, int index) {
@@ -314,7 +316,8 @@ public final class Broker implements AutoCloseable {
       throw new IllegalArgumentException(
           "payload " + index + " is null; send JSON null as Json.of(\"null\")");
     }
-    return payload instanceof Json j ? j.text() : toJson(payload);
+    return Checks.encodable(
+        "payload " + index, payload instanceof Json j ? j.text() : toJson(payload));
   }
 
   // ---- read and settle

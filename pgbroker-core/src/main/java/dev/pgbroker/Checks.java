@@ -72,7 +72,33 @@ final class Checks {
               + " characters, was "
               + (key == null ? "null" : key.length() + " characters"));
     }
-    return key;
+    // PostgreSQL text cannot hold NUL.
+    if (key.indexOf('\u0000') >= 0) {
+      throw new IllegalArgumentException(what + " must not contain the NUL character (\\u0000)");
+    }
+    return encodable(what, key);
+  }
+
+  /**
+   * Refuses text holding a UTF-16 surrogate without its pair: UTF-8 cannot encode one, and the
+   * driver would send '?' in its place, so what is stored would differ from what was sent.
+   */
+  static String encodable(String what, String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException(
+            String.format(
+                "%s holds an unpaired UTF-16 surrogate (\\u%04x) at character %d, which UTF-8"
+                    + " cannot encode",
+                what, (int) c, i));
+      }
+    }
+    return text;
   }
 
   static int readMax(int max) {
@@ -110,11 +136,16 @@ final class Checks {
     return List.copyOf(ms);
   }
 
-  /** An error text as the message history keeps it. */
+  /**
+   * An error text as the message history keeps it. A NUL character, which PostgreSQL text cannot
+   * hold, is written as {@code \\u0000}: an exception message must never make its own nack fail.
+   */
   static String errorText(String error) {
-    return error == null || error.length() <= MAX_ERROR_CHARS
-        ? error
-        : error.substring(0, MAX_ERROR_CHARS);
+    if (error == null) {
+      return null;
+    }
+    String text = error.replace("\u0000", "\\u0000");
+    return text.length() <= MAX_ERROR_CHARS ? text : text.substring(0, MAX_ERROR_CHARS);
   }
 
   static String quote(String s) {

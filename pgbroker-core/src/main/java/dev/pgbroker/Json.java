@@ -1,7 +1,11 @@
 package dev.pgbroker;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
@@ -11,7 +15,10 @@ import java.util.Objects;
  * Json.of("{\"a\":1}"))} sends the object.
  */
 public final class Json {
-  private static final ObjectMapper PARSER = new ObjectMapper();
+  /** Refuses text after the first value too ({@code {"a":1}{}), as PostgreSQL does. */
+  private static final ObjectMapper PARSER =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
   private final String text;
 
   private Json(String text) {
@@ -32,10 +39,20 @@ public final class Json {
     return new Json(json);
   }
 
-  /** Wraps UTF-8 encoded JSON. */
+  /** Wraps UTF-8 encoded JSON; bytes that are not valid UTF-8 are refused, not replaced. */
   public static Json of(byte[] utf8Json) {
     Objects.requireNonNull(utf8Json, "utf8Json");
-    return of(new String(utf8Json, StandardCharsets.UTF_8));
+    try {
+      return of(
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(utf8Json))
+              .toString());
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException("payload is not valid JSON: its bytes are not UTF-8", e);
+    }
   }
 
   /** The JSON text. */

@@ -27,6 +27,12 @@ final class Sql {
   /** A character the database cannot store, such as \u0000 in a jsonb string. */
   private static final String UNTRANSLATABLE = "22P05";
 
+  /** Text the server cannot take as UTF-8, such as a NUL character in a text parameter. */
+  private static final String INVALID_ENCODING = "22021";
+
+  /** A number too large for PostgreSQL's numeric, such as 1e999999 in a JSON payload. */
+  private static final String NUMBER_OUT_OF_RANGE = "22003";
+
   /**
    * Appended to the FROM list of a single-statement transaction of pgbroker's own (a lease, an ack,
    * a nack): it commits without waiting for the WAL flush. A crash in the following moment can undo
@@ -155,8 +161,17 @@ final class Sql {
     if (INVALID_ARGUMENT.equals(state)
         || INVALID_TEXT.equals(state)
         || INVALID_JSON.equals(state)
-        || UNTRANSLATABLE.equals(state)) {
-      return new IllegalArgumentException(action + ": " + message, e);
+        || UNTRANSLATABLE.equals(state)
+        || INVALID_ENCODING.equals(state)
+        || NUMBER_OUT_OF_RANGE.equals(state)) {
+      String hint =
+          switch (state) {
+            case UNTRANSLATABLE, INVALID_ENCODING ->
+                " (PostgreSQL stores no NUL character, \\u0000, and no unpaired surrogate)";
+            case NUMBER_OUT_OF_RANGE -> " (a JSON number beyond the range of PostgreSQL's numeric)";
+            default -> "";
+          };
+      return new IllegalArgumentException(action + ": " + message + hint, e);
     }
     return new BrokerException(action + " failed: " + message, e);
   }

@@ -25,6 +25,7 @@ class Orders {
   private final PgBrokerTemplate broker;
   private final String orders;
   private final String blockedCards;
+  private final String sweeps;
 
   Orders(
       JdbcTemplate jdbc,
@@ -39,6 +40,7 @@ class Orders {
     this.broker = broker;
     this.orders = schema + ".payment_order";
     this.blockedCards = schema + ".blocked_card";
+    this.sweeps = schema + ".sweep_run";
     // Instances starting together would race on "create table if not exists"; one at a time.
     transaction.executeWithoutResult(
         tx -> {
@@ -52,6 +54,12 @@ class Orders {
                   + " completed_by text, completions int not null default 0,"
                   + " created_at timestamptz not null default now(), completed_at timestamptz)");
           jdbc.execute("create table if not exists " + blockedCards + " (card text primary key)");
+          // No unique tick: a tick swept twice would show as two rows.
+          jdbc.execute(
+              "create table if not exists "
+                  + sweeps
+                  + " (tick text not null, instance text not null, stuck bigint not null,"
+                  + " at timestamptz not null default now())");
         });
   }
 
@@ -83,6 +91,18 @@ class Orders {
             + " completions = completions + 1 where id = ?",
         instance,
         id);
+  }
+
+  /** Records one sweep: the orders still PENDING a minute after they were placed. */
+  void recordSweep(String tick, String instance) {
+    jdbc.update(
+        "insert into "
+            + sweeps
+            + " (tick, instance, stuck) select ?, ?, count(*) from "
+            + orders
+            + " where status = 'PENDING' and created_at < now() - interval '1 minute'",
+        tick,
+        instance);
   }
 
   boolean blocked(String card) {

@@ -35,6 +35,11 @@ final class BrokerOptions {
 
   /** Connects, refusing a missing URL as bad usage and a schema not installed as a failure. */
   BrokerSession open() {
+    return BrokerSession.open(url(), schema.name);
+  }
+
+  /** The URL given, or a usage error saying how to give one. */
+  String url() {
     if (db == null || db.isBlank()) {
       throw new ParameterException(
           mixee.commandLine(),
@@ -43,6 +48,6 @@ final class BrokerOptions {
               + ", e.g. "
               + Database.URL_EXAMPLE);
     }
-    return BrokerSession.open(db, schema.name);
+    return db;
   }
 }

@@ -6,7 +6,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code pgbroker migrate}: brings a database's pgbroker schema to the current version. */
@@ -17,18 +16,13 @@ import picocli.CommandLine.Spec;
 final class MigrateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--db",
-      required = true,
-      paramLabel = "<jdbc-url>",
-      description = "PostgreSQL JDBC URL, e.g. " + Database.URL_EXAMPLE)
-  String db;
-
-  @Mixin SchemaOption schema;
+  // --db or PGBROKER_DB_URL, and --schema, as every command that needs a database takes them.
+  @Mixin BrokerOptions db;
 
   @Override
   public Integer call() {
-    try (HikariDataSource ds = Database.open(db, 2);
+    SchemaOption schema = db.schema;
+    try (HikariDataSource ds = Database.open(db.url(), 2);
         // Built without migrating, so that migrate() below reports how many files it applied.
         Broker broker = Broker.create(ds).schema(schema.name).migrate(false).build()) {
       int applied = broker.migrate();

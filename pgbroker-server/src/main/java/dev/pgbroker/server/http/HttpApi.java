@@ -74,6 +74,7 @@ public final class HttpApi implements AutoCloseable {
     all.addAll(new MessageRoutes(broker, wakeHub, settlements).routes());
     all.addAll(new DeadLetterRoutes(broker).routes());
     all.addAll(new TopicRoutes(broker).routes());
+    all.addAll(new ScheduleRoutes(broker).routes());
     all.addAll(new SystemRoutes(dataSource, broker.schema(), registry).routes());
     this.routes = List.copyOf(all);
     AtomicInteger n = new AtomicInteger();

@@ -43,11 +43,8 @@ class DashboardTest {
         chrome.get(api.uri() + "dashboard/#token=" + Servers.ADMIN);
         By paymentsDead = By.cssSelector("#queues tr[data-queue='payments'] td.dead");
         until("payments shows 1 dead", () -> text(chrome, paymentsDead).equals("1"));
-        assertThat(
-                chrome
-                    .findElement(By.cssSelector("#queues tr[data-queue='emails'] td.ready"))
-                    .getText())
-            .isEqualTo("1");
+        By emailsReady = By.cssSelector("#queues tr[data-queue='emails'] td.ready");
+        until("emails shows 1 ready", () -> text(chrome, emailsReady).equals("1"));
         By deadRow = By.cssSelector("#dead tr[data-id='" + poison.id() + "']");
         until(
             "the dead letter shows its error",
@@ -66,7 +63,7 @@ class DashboardTest {
             SCREENSHOT,
             StandardCopyOption.REPLACE_EXISTING);
 
-        chrome.findElement(deadRow).findElement(By.cssSelector("button.replay")).click();
+        until("the replay button is clicked", () -> clicked(chrome, deadRow));
         until("the replayed row is gone", () -> chrome.findElements(deadRow).isEmpty());
         By paymentsReady = By.cssSelector("#queues tr[data-queue='payments'] td.ready");
         until("payments shows 2 ready", () -> text(chrome, paymentsReady).equals("2"));
@@ -85,6 +82,16 @@ class DashboardTest {
       return chrome.findElements(by).isEmpty() ? "" : chrome.findElement(by).getText();
     } catch (org.openqa.selenium.StaleElementReferenceException e) {
       return "";
+    }
+  }
+
+  /** Clicks the row's replay button; false when the row was redrawn in between. */
+  private static boolean clicked(ChromeDriver chrome, By row) {
+    try {
+      chrome.findElement(row).findElement(By.cssSelector("button.replay")).click();
+      return true;
+    } catch (org.openqa.selenium.StaleElementReferenceException e) {
+      return false;
     }
   }
 

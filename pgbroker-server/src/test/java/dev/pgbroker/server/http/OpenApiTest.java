@@ -41,6 +41,7 @@ class OpenApiTest {
                   .replace("{queue}", "q")
                   .replace("{topic}", "t")
                   .replace("{subscription}", "s")
+                  .replace("{schedule}", "nightly")
                   .replace("{id}", "1")
                   .replace("{file}", "app.js");
           ApiClient.Response r =

@@ -140,12 +140,22 @@ async function refreshTopics() {
   document.querySelector('#topics tbody').replaceChildren(...rows);
 }
 
+async function refreshSchedules() {
+  const { schedules } = await api('GET', '/v1/schedules');
+  document.querySelector('#schedules tbody').replaceChildren(...schedules.map(s =>
+    el('tr', { 'data-schedule': s.name }, el('td', {}, s.name), el('td', {}, s.queue),
+      el('td', {}, s.cron ? s.cron + ' (' + s.time_zone + ')' : 'every ' + age(s.every_ms)),
+      el('td', {}, s.next_run), el('td', {}, s.last_run || '-'),
+      el('td', {}, s.paused ? 'paused' : ''))));
+}
+
 async function refresh() {
   const status = document.getElementById('status');
   try {
     await refreshQueues();
     await refreshDead();
     await refreshTopics();
+    await refreshSchedules();
     status.textContent = 'updated ' + new Date().toLocaleTimeString();
   } catch (e) {
     if (e.status === 401) { showLogin(); }

@@ -42,7 +42,11 @@ final class ChaosRun implements AutoCloseable {
     this.schema = "chaos_" + scenario;
     this.dir = Path.of("target", "chaos", scenario).toAbsolutePath();
     Files.createDirectories(dir);
-    Files.deleteIfExists(stopFile());
+    try (var old = Files.list(dir)) { // logs and counts of an earlier run
+      for (Path f : old.toList()) {
+        Files.delete(f);
+      }
+    }
     this.admin = TestDatabase.pool(pg.jdbcUrl() + "&ApplicationName=chaos-admin", 8);
     admin.setConnectionTimeout(5_000);
     execute("drop schema if exists " + schema + " cascade");
@@ -62,7 +66,7 @@ final class ChaosRun implements AutoCloseable {
 
   /** A worker JVM named {@code name}, under {@code prefix} (a command such as faketime) if any. */
   Process worker(String name, String... prefix) throws IOException {
-    JavaProcess p = JavaProcess.of(ChaosWorker.class).log(dir.resolve(name + ".log").toFile());
+    JavaProcess p = jvm(ChaosWorker.class).log(dir.resolve(name + ".log").toFile());
     if (prefix.length > 0) {
       p.prefix(prefix).env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
     }
@@ -74,7 +78,7 @@ final class ChaosRun implements AutoCloseable {
     Path out = dir.resolve(name);
     producerOutputs.add(out);
     return track(
-        JavaProcess.of(ChaosProducer.class)
+        jvm(ChaosProducer.class)
             .log(dir.resolve(name + ".log").toFile())
             .run(
                 url("chaos-producer"),
@@ -84,6 +88,14 @@ final class ChaosRun implements AutoCloseable {
                 Integer.toString(pauseMicros),
                 out.toString(),
                 stopFile().toString()));
+  }
+
+  /**
+   * A JVM that starts cheaply: the suite starts dozens on two cores, and C2 compilation of a
+   * short-lived worker would cost more CPU than its work.
+   */
+  private static JavaProcess jvm(Class<?> main) {
+    return JavaProcess.of(main).jvmOptions("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
   }
 
   /** Tells the producers to finish the send under way and exit. */

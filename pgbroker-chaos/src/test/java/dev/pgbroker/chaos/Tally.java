@@ -77,7 +77,8 @@ record Tally(
         .isEqualTo(poisonCommitted);
     List<Integer> healthyDead =
         run.numbers(
-            "select (payload->>'n')::int from %s.dead_letter where not (payload->>'poison')::boolean");
+            "select (payload->>'n')::int from %s.dead_letter where not"
+                + " (payload->>'poison')::boolean");
     assertThat(healthyDead).as("healthy messages in the dead-letter store").isEmpty();
     assertThat(run.count("select count(*) from %s.message"))
         .as("messages left in the queue")

@@ -16,6 +16,16 @@ class WorkerKillTest {
   private static final int KILLS = 24;
   private static final int WORKERS = 3;
 
+  private static void awaitProcessed(ChaosRun run, long n) throws Exception {
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (run.count("select count(*) from %s.processed") < n) {
+      assertThat(System.nanoTime())
+          .as("%s processed within 2 minutes; logs in %s", n, run.dir)
+          .isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
   @Test
   void workersKilledAtRandomLoseNothingAndProcessNothingTwice() throws Exception {
     long seed = System.nanoTime();
@@ -32,18 +42,26 @@ class WorkerKillTest {
       List<Process> producers =
           List.of(
               run.producer("producer-0", 0, 1_000), run.producer("producer-1", 1_000_000, 1_000));
+      awaitProcessed(run, 100); // producers and workers are going before the first kill
+      long[] startedAt = new long[WORKERS];
+      java.util.Arrays.fill(startedAt, System.nanoTime());
       int kills = 0;
       int killsWhileSending = 0;
       while (kills < KILLS) {
-        Thread.sleep(400 + random.nextInt(1_600)); // a random moment
+        Thread.sleep(500 + random.nextInt(1_500)); // a random moment
         int i = random.nextInt(WORKERS);
+        while (System.nanoTime() - startedAt[i] < 2_000_000_000L) {
+          i = (i + 1) % WORKERS; // a JVM still starting up has nothing in flight to lose
+          Thread.sleep(50);
+        }
         workers[i].destroyForcibly(); // SIGKILL: no drain, no acks, leases left to run out
         assertThat(workers[i].waitFor(30, TimeUnit.SECONDS)).as("killed worker exited").isTrue();
         kills++;
-        if (producers.stream().anyMatch(Process::isAlive)) {
+        if (producers.stream().allMatch(Process::isAlive)) {
           killsWhileSending++;
         }
         workers[i] = run.worker("worker-" + i + "-" + kills);
+        startedAt[i] = System.nanoTime();
       }
       run.awaitDrained(producers, Duration.ofMinutes(4));
       Tally t = run.tally().verify(run);

@@ -15,6 +15,7 @@ import java.util.Map;
 public final class JavaProcess {
   private final Class<?> main;
   private final List<String> prefix = new ArrayList<>();
+  private final List<String> jvmOptions = new ArrayList<>(List.of("-Xmx256m"));
   private final Map<String, String> env = new LinkedHashMap<>();
   private File log;
 
@@ -36,6 +37,12 @@ public final class JavaProcess {
     return this;
   }
 
+  /** Adds options for the JVM (the default is only {@code -Xmx256m}). */
+  public JavaProcess jvmOptions(String... options) {
+    jvmOptions.addAll(List.of(options));
+    return this;
+  }
+
   public JavaProcess env(String name, String value) {
     env.put(name, value);
     return this;
@@ -51,13 +58,9 @@ public final class JavaProcess {
     String classpath =
         System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> command = new ArrayList<>(prefix);
-    command.addAll(
-        List.of(
-            System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-            "-Xmx256m",
-            "-cp",
-            classpath,
-            main.getName()));
+    command.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", classpath, main.getName()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(env);

@@ -93,10 +93,21 @@ final class ListenerContainer implements SmartLifecycle {
 
   private int concurrency(ListenerMethod m) {
     PgBrokerProperties.Queue q = properties.getQueues().get(m.queue());
+    int n;
+    String from;
     if (q != null && q.getConcurrency() != null) {
-      return q.getConcurrency();
+      n = q.getConcurrency();
+      from = "pgbroker.queues." + m.queue() + ".concurrency";
+    } else if (m.concurrency() > 0) {
+      return m.concurrency(); // checked with the annotation
+    } else {
+      n = properties.getWorker().getConcurrency();
+      from = "pgbroker.worker.concurrency";
     }
-    return m.concurrency() > 0 ? m.concurrency() : properties.getWorker().getConcurrency();
+    if (n < 1 || n > 10_000) {
+      throw new IllegalStateException(from + " must be between 1 and 10000, was " + n);
+    }
+    return n;
   }
 
   @Override

@@ -27,7 +27,8 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 
 @ExtendWith(BrokerExtension.class)
 class ListenerTest {
-  private static final Duration WAIT = Duration.ofSeconds(30);
+  // Generous: these runs shared two cores with other builds at a load average of 75.
+  private static final Duration WAIT = Duration.ofSeconds(90);
 
   record Payment(String id, BigDecimal amount, Instant at, List<String> tags) {}
 
@@ -80,7 +81,7 @@ class ListenerTest {
               await()
                   .atMost(WAIT)
                   .until(
-                      () -> payments.received.size() == 50 && broker.stats("payments").dead() == 1);
+                      () -> payments.received.size() >= 50 && broker.stats("payments").dead() == 1);
               assertThat(payments.received).containsExactlyInAnyOrderElementsOf(sent);
               for (Payment p : sent) {
                 List<Integer> expected = p.id().startsWith("flaky") ? List.of(1, 2, 3) : List.of(1);
@@ -222,6 +223,18 @@ class ListenerTest {
                 assertThat(context.getStartupFailure())
                     .rootCause()
                     .hasMessageContaining("TwoParameters.pay takes 2 parameters"));
+  }
+
+  @Test
+  void aBadConcurrencyPropertyIsNamedAtStart(TestSchema schema) {
+    Contexts.on(schema)
+        .withPropertyValues("pgbroker.queues.payments.concurrency=0")
+        .withBean(Payments.class)
+        .run(
+            context ->
+                assertThat(context.getStartupFailure())
+                    .hasStackTraceContaining(
+                        "pgbroker.queues.payments.concurrency must be between 1 and 10000, was 0"));
   }
 
   static class Duplicate {

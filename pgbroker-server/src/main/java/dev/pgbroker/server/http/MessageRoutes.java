@@ -108,10 +108,11 @@ final class MessageRoutes {
           visibility == null
               ? broker.read(queue, n)
               : broker.read(queue, n, Duration.ofMillis(visibility));
-      if (!got.isEmpty() || System.nanoTime() >= deadline) {
+      if (!got.isEmpty()
+          || System.nanoTime() >= deadline
+          || !wakeHub.await(queue, seen, deadline)) { // false: the server is closing
         return Reply.ok(Map.of("messages", deliveries(call, got)));
       }
-      wakeHub.await(queue, seen, deadline);
     }
   }
 

@@ -43,12 +43,17 @@ final class WakeHub implements AutoCloseable {
     return generations.getOrDefault(queue, 0L) + everyQueue;
   }
 
-  /** Waits until the queue's generation differs from {@code seen}, or the deadline passes. */
-  synchronized void await(String queue, long seen, long deadlineNanos) throws InterruptedException {
+  /**
+   * Waits until the queue's generation differs from {@code seen}, or the deadline passes; false
+   * once closed, when waiting is over for good.
+   */
+  synchronized boolean await(String queue, long seen, long deadlineNanos)
+      throws InterruptedException {
     long left;
     while (!closed && generation(queue) == seen && (left = deadlineNanos - System.nanoTime()) > 0) {
       wait(Math.max(1, left / 1_000_000));
     }
+    return !closed;
   }
 
   private synchronized void wake(String queue) {

@@ -30,7 +30,14 @@ class TailCommandTest {
     int[] exit = {-1};
     Thread tail =
         new Thread(
-            () -> exit[0] = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args));
+            () -> {
+              try {
+                exit[0] = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+              } catch (
+                  Throwable t) { // shown in the failure message instead of lost with the thread
+                err.write(t.toString());
+              }
+            });
     tail.start();
     await(
         schema,

@@ -73,6 +73,9 @@ class DeadLetterTest {
     DeadLetterStore store = broker.deadLetters("many");
     assertThat(store.list(10)).hasSize(4);
 
+    assertThat(store.replayWhereErrorContains("attempt"))
+        .as("the errors' JSON keys are not their text")
+        .isZero();
     assertThat(store.replayWhereErrorContains("timeout")).isEqualTo(2);
     assertThat(broker.read("many", 10))
         .extracting(d -> d.payload(Integer.class))

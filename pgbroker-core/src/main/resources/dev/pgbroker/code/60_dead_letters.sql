@@ -1,8 +1,8 @@
 -- ---------------------------------------------------------------------------------------------
 -- Dead letters
 
--- Puts dead letters back as messages: those in ids, or when ids is null those whose errors
--- mention error_contains, or all. A replayed message keeps its id, its error history and its own
+-- Puts dead letters back as messages: those in ids, or when ids is null those with an error
+-- text that contains error_contains, or all. A replayed message keeps its id, its error history and its own
 -- retry policy, and gets a fresh budget: attempt starts again from 0, so it has max_attempts
 -- deliveries left, and prior_attempts records the attempts it made before. Every attempt of a
 -- dead letter failed and left one error entry, so those are its entries' count.
@@ -18,7 +18,9 @@ begin
     delete from {{schema}}.dead_letter d
     where d.queue = replay_dead_letters.queue
       and (ids is null or d.id = any (ids))
-      and (error_contains is null or strpos(d.errors::text, error_contains) > 0)
+      and (error_contains is null
+           or exists (select 1 from jsonb_array_elements(d.errors) e
+                      where strpos(e ->> 'error', error_contains) > 0))
     returning d.*
   ), reclaimed as (
     insert into {{schema}}.dedup as k (queue, dedup_key, message_id)

@@ -8,7 +8,6 @@ import java.io.File;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -23,9 +22,6 @@ class ClockSkewTest {
   private static final long HOUR_MS = 3_600_000;
 
   @Test
-  @Disabled(
-      "not yet seen to pass: on the shared 2-core machine at load 50-70 the faketime JVMs did not"
-          + " process 20 messages each in 4 minutes; enable once it passes on a quieter machine")
   void workersWithSkewedClocksShareLeasesByTheDatabaseClock() throws Exception {
     String faketime = Faketime.command();
     QueueOptions queue =

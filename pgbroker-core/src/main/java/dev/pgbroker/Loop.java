@@ -118,12 +118,13 @@ final class Loop {
     }
   }
 
+  /** Waits on the monotonic clock: a wall clock stepped back must not stretch the pause. */
   private void pause(long ms) {
-    long end = System.currentTimeMillis() + ms;
+    long end = System.nanoTime() + ms * 1_000_000;
     synchronized (sleep) {
       for (long left = ms;
           left > 0 && !stopping && !woken;
-          left = end - System.currentTimeMillis()) {
+          left = (end - System.nanoTime() + 999_999) / 1_000_000) {
         try {
           sleep.wait(left);
         } catch (InterruptedException e) {

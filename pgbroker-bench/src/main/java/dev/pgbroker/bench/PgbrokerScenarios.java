@@ -183,6 +183,17 @@ final class PgbrokerScenarios {
 
   /** Sends {@code n} messages in batches of {@code batch} from the client threads. */
   Measured send(Broker broker, int n, int batch, SendOptions options) throws Exception {
+    return batches(n, batch, payloads -> broker.sendBatch(QUEUE, payloads, options));
+  }
+
+  /** How one batch goes out: a send, or a publish. */
+  @FunctionalInterface
+  interface Batch {
+    void send(List<Msg> payloads) throws Exception;
+  }
+
+  /** Hands {@code n} messages to {@code batchSend} in batches from the client threads. */
+  Measured batches(int n, int batch, Batch batchSend) throws Exception {
     AtomicLong done = new AtomicLong();
     long nanos =
         Load.parallel(
@@ -195,7 +206,7 @@ final class PgbrokerScenarios {
                 for (int i = 0; i < k; i++) {
                   payloads.add(new Msg(sent + i));
                 }
-                broker.sendBatch(QUEUE, payloads, options);
+                batchSend.send(payloads);
                 progress.update(String.format("%,d", done.addAndGet(k)));
               }
             });

@@ -6,11 +6,7 @@ import static dev.pgbroker.bench.PgbrokerScenarios.count;
 import dev.pgbroker.Broker;
 import dev.pgbroker.SendOptions;
 import dev.pgbroker.bench.Load.Measured;
-import dev.pgbroker.bench.Load.Msg;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Topic publishing through the public API: publishBatch to a topic with 1, 3 and 10 subscriptions,
@@ -56,26 +52,17 @@ final class TopicScenarios {
       broker.topics().subscribe(TOPIC, "sub-" + s);
     }
     progress.phase("pgbroker: publishing " + count(n) + " to " + subs + " subscription(s)");
-    AtomicLong done = new AtomicLong();
-    long nanos =
-        Load.parallel(
-            sizes.threads(),
-            t -> {
-              int mine = Load.share(n, sizes.threads(), t);
-              for (int sent = 0; sent < mine; sent += BATCH) {
-                int k = Math.min(BATCH, mine - sent);
-                List<Msg> payloads = new ArrayList<>(k);
-                for (int i = 0; i < k; i++) {
-                  payloads.add(new Msg(sent + i));
-                }
-                if (subs == 0) {
-                  broker.sendBatch(QUEUE, payloads, SendOptions.none());
-                } else {
-                  broker.publishBatch(TOPIC, payloads, SendOptions.none());
-                }
-                progress.update(String.format("%,d", done.addAndGet(k)));
+    Measured m =
+        pgbroker.batches(
+            n,
+            BATCH,
+            payloads -> {
+              if (subs == 0) {
+                broker.sendBatch(QUEUE, payloads, SendOptions.none());
+              } else {
+                broker.publishBatch(TOPIC, payloads, SendOptions.none());
               }
             });
-    return new Measured(n, nanos, null, Map.of("subscriptions", subs));
+    return new Measured(n, m.nanos(), null, Map.of("subscriptions", subs));
   }
 }

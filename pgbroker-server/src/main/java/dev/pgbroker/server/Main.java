@@ -10,7 +10,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
-/** The pgbroker executable: {@code pgbroker migrate}, {@code pgbroker demo}. */
+/** The pgbroker executable: one subcommand per task; {@code pgbroker --help} lists them. */
 @Command(
     name = "pgbroker",
     mixinStandardHelpOptions = true,

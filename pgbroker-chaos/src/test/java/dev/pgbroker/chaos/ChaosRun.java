@@ -218,18 +218,12 @@ final class ChaosRun implements AutoCloseable {
   /** SIGTERM to every process still running (a worker drains), SIGKILL to any that hangs. */
   @Override
   public void close() throws Exception {
-    // A wrapper such as faketime runs the JVM as its child, which outlives it: signal both.
-    List<ProcessHandle> all = new ArrayList<>();
     for (Process p : processes) {
-      p.descendants().forEach(all::add);
-      all.add(p.toHandle());
+      p.destroy();
     }
-    all.forEach(ProcessHandle::destroy);
-    for (ProcessHandle h : all) {
-      try {
-        h.onExit().get(30, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.TimeoutException hung) {
-        h.destroyForcibly();
+    for (Process p : processes) {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
       }
     }
     broker.close();

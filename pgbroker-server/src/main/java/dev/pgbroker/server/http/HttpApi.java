@@ -72,6 +72,7 @@ public final class HttpApi implements AutoCloseable {
     List<Route> all = new ArrayList<>();
     all.addAll(new QueueRoutes(broker).routes());
     all.addAll(new MessageRoutes(broker, wakeHub, settlements).routes());
+    all.addAll(new BatchSettleRoutes(settlements).routes());
     all.addAll(new DeadLetterRoutes(broker).routes());
     all.addAll(new TopicRoutes(broker).routes());
     all.addAll(new ScheduleRoutes(broker).routes());

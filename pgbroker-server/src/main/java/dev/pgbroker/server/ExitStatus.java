@@ -21,7 +21,7 @@ final class ExitStatus {
   /** The queue, topic, schedule, message or dead letter named does not exist. */
   static final int NOT_FOUND = 3;
 
-  /** An ack or nack presented a lease that ran out or was already settled. */
+  /** An ack, nack or extend presented a lease that ran out or was already settled. */
   static final int STALE_LEASE = 4;
 
   private ExitStatus() {}

@@ -11,9 +11,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * The queue, message id and lease that {@code ack} and {@code nack} settle, as {@code receive}
- * prints them. They call the SQL API's functions: a delivery is named by these three values there,
- * which is all a shell script holds.
+ * The queue, message id and lease that {@code ack}, {@code nack} and {@code extend} act on, as
+ * {@code receive} prints them. They call the SQL API's functions: a delivery is named by these
+ * three values there, which is all a shell script holds.
  */
 final class LeaseArguments {
   @Spec(Spec.Target.MIXEE)

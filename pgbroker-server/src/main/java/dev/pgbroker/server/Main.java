@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
       ReceiveCommand.class,
       AckCommand.class,
       NackCommand.class,
+      ExtendCommand.class,
       DlqCommand.class,
       TailCommand.class,
       TopicCommand.class,

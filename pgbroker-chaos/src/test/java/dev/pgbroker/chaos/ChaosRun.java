@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One scenario's world on the suite's own PostgreSQL: a schema with the queue {@code work}, the
@@ -215,15 +216,47 @@ final class ChaosRun implements AutoCloseable {
     return (System.nanoTime() - startedAt) / 1e9;
   }
 
-  /** SIGTERM to every process still running (a worker drains), SIGKILL to any that hangs. */
+  /**
+   * SIGKILL to {@code p} and to every process it started, then waits until all have exited: no
+   * drain, no acks, leases left to run out.
+   */
+  void kill(Process p) throws Exception {
+    List<ProcessHandle> tree = tree(p);
+    tree.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle h : tree) {
+      h.onExit().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * {@code p} and its descendants, taken while {@code p} still runs: a wrapper such as faketime
+   * runs the JVM as its child and dies of a signal alone, leaving the JVM running under init, where
+   * no handle of ours reaches it any more.
+   */
+  private static List<ProcessHandle> tree(Process p) {
+    List<ProcessHandle> tree = new ArrayList<>();
+    p.descendants().forEach(tree::add);
+    tree.add(p.toHandle());
+    return tree;
+  }
+
+  /**
+   * SIGTERM to every process still running and to the JVMs that wrappers started (a worker drains),
+   * SIGKILL to any that hangs.
+   */
   @Override
   public void close() throws Exception {
+    List<ProcessHandle> all = new ArrayList<>();
     for (Process p : processes) {
-      p.destroy();
+      all.addAll(tree(p));
     }
-    for (Process p : processes) {
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
+    all.forEach(ProcessHandle::destroy);
+    for (ProcessHandle h : all) {
+      try {
+        h.onExit().get(30, TimeUnit.SECONDS);
+      } catch (TimeoutException hung) {
+        h.destroyForcibly();
+        h.onExit().get(30, TimeUnit.SECONDS);
       }
     }
     broker.close();

@@ -6,9 +6,7 @@ import dev.pgbroker.server.http.ApiSettings;
 import dev.pgbroker.server.http.HttpApi;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.reflect.InvocationTargetException;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -34,12 +32,14 @@ final class RunningServer implements AutoCloseable {
     HttpApi api = null;
     try {
       broker = Broker.create(ds).schema(config.schema()).build(); // migrates if needed
-      api = HttpApi.start(broker, ds, config.api());
-      AutoCloseable relay = config.relay() == null ? null : startRelay(broker, config.relay());
+      InProcessRelay relayed =
+          config.relay() == null ? null : InProcessRelay.configure(config.relay());
+      api = HttpApi.start(broker, ds, config.api(), relayed == null ? List.of() : relayed.queues());
+      AutoCloseable relay = relayed == null ? null : relayed.start(broker);
       out.printf("database: %s, schema %s%n", Database.describe(ds), config.schema());
       printAccess(out, api, config.generatedToken() ? config.api().adminTokens().get(0) : null);
       if (relay != null) {
-        out.println("relay: started (relay.* settings)");
+        out.println("relay: started for " + String.join(", ", relayed.queues()));
       }
       out.flush();
       return new RunningServer(ds, broker, api, relay);
@@ -122,25 +122,6 @@ final class RunningServer implements AutoCloseable {
       onStop.run();
     } finally {
       stopped.countDown();
-    }
-  }
-
-  // Through reflection, so the server runs without pgbroker-relay and its broker clients.
-  private static AutoCloseable startRelay(Broker broker, Properties relay) {
-    try {
-      Class<?> configClass = Class.forName("dev.pgbroker.relay.RelayConfig");
-      Class<?> relayClass = Class.forName("dev.pgbroker.relay.Relay");
-      Object config = configClass.getMethod("fromProperties", Properties.class).invoke(null, relay);
-      return (AutoCloseable)
-          relayClass.getMethod("start", Broker.class, configClass).invoke(null, broker, config);
-    } catch (ClassNotFoundException e) {
-      throw new CommandFailure(
-          "relay.* settings are given, but pgbroker-relay is not on the class path", e);
-    } catch (InvocationTargetException e) {
-      Throwable cause = e.getCause();
-      throw new CommandFailure("cannot start the relay: " + cause.getMessage(), cause);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("pgbroker-relay does not match this server", e);
     }
   }
 

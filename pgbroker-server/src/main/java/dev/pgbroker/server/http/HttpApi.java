@@ -8,6 +8,7 @@ import dev.pgbroker.StaleLeaseException;
 import dev.pgbroker.UnknownQueueException;
 import dev.pgbroker.UnknownTopicException;
 import dev.pgbroker.micrometer.PgBrokerMetrics;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -62,17 +63,28 @@ public final class HttpApi implements AutoCloseable {
   private final int maxBodyBytes;
   private final AtomicInteger closed = new AtomicInteger();
 
-  private HttpApi(Broker broker, DataSource dataSource, ApiSettings settings) throws IOException {
+  private HttpApi(
+      Broker broker, DataSource dataSource, ApiSettings settings, List<String> relayedQueues)
+      throws IOException {
     this.auth = new Auth(settings.adminTokens(), settings.readTokens());
     this.maxBodyBytes = settings.maxBodyBytes();
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new PgBrokerMetrics(broker).bindTo(registry);
+    RelayLag relayLag = new RelayLag(dataSource, broker.schema(), relayedQueues);
+    for (String queue : relayLag.queues()) {
+      Gauge.builder("pgbroker.relay.lag", relayLag, l -> l.seconds(queue))
+          .tag("queue", queue)
+          .baseUnit("seconds")
+          .description("age of the oldest message the relay in this process has yet to publish")
+          .register(registry);
+    }
     this.wakeHub = new WakeHub(dataSource, broker.schema());
     Settlements settlements = new Settlements(dataSource, broker.schema());
     List<Route> all = new ArrayList<>();
     all.addAll(new QueueRoutes(broker).routes());
     all.addAll(new MessageRoutes(broker, wakeHub, settlements).routes());
     all.addAll(new BatchSettleRoutes(settlements).routes());
+    all.add(new Route("GET", "/v1/relay", Route.Access.READ, c -> relayLag.reply()));
     all.addAll(new DeadLetterRoutes(broker).routes());
     all.addAll(new TopicRoutes(broker).routes());
     all.addAll(new ScheduleRoutes(broker).routes());
@@ -108,7 +120,19 @@ public final class HttpApi implements AutoCloseable {
   /** Starts serving; the broker and data source stay the caller's to close, after this. */
   public static HttpApi start(Broker broker, DataSource dataSource, ApiSettings settings)
       throws IOException {
-    return new HttpApi(broker, dataSource, settings);
+    return new HttpApi(broker, dataSource, settings, List.of());
+  }
+
+  /**
+   * Starts serving, showing the lag of a relay that runs beside it: on the dashboard, at {@code GET
+   * /v1/relay} and as the gauge {@code pgbroker_relay_lag_seconds{queue}}.
+   *
+   * @param relayedQueues the queues the relay consumes
+   */
+  public static HttpApi start(
+      Broker broker, DataSource dataSource, ApiSettings settings, List<String> relayedQueues)
+      throws IOException {
+    return new HttpApi(broker, dataSource, settings, relayedQueues);
   }
 
   /** The port listened on (the one picked, when the settings said 0). */

@@ -127,6 +127,14 @@ async function replay(id) {
   await refresh();
 }
 
+// The relay running in this server, if any: each relayed queue's lag.
+async function refreshRelay() {
+  const { queues } = await api('GET', '/v1/relay');
+  document.getElementById('relay').hidden = queues.length === 0;
+  document.querySelector('#relay-lag tbody').replaceChildren(...queues.map(q =>
+    el('tr', { 'data-relay-queue': q.queue }, el('td', {}, q.queue), el('td', { class: 'n lag' }, age(q.lag_ms)))));
+}
+
 async function refreshTopics() {
   const { topics } = await api('GET', '/v1/topics');
   const rows = [];
@@ -153,6 +161,7 @@ async function refresh() {
   const status = document.getElementById('status');
   try {
     await refreshQueues();
+    await refreshRelay();
     await refreshDead();
     await refreshTopics();
     await refreshSchedules();

@@ -25,8 +25,10 @@ import javax.sql.DataSource;
 /**
  * The HTTP API against the Java API in the same run, doing the same work: one producer sends
  * batches of {@value #BATCH}, {@value #CONSUMERS} consumers each receive up to {@value #RECEIVE}
- * (HTTP: a long poll) and acknowledge every message on its own (HTTP: one request each). A tenth of
- * --messages; the row counts acknowledged messages per second and checks none was lost.
+ * (HTTP: a long poll) and acknowledge every message on its own (HTTP: one request each), then the
+ * same with each receive's messages acknowledged together (HTTP: one {@code POST .../ack}; Java:
+ * {@code ackAll}). A tenth of --messages per row; each row counts acknowledged messages per second
+ * and checks none was lost.
  */
 final class HttpBench {
   private static final int BATCH = 100;
@@ -55,22 +57,36 @@ final class HttpBench {
             + CONSUMERS
             + " consumers receive up to "
             + RECEIVE
-            + " and ack each";
+            + " and ack ";
     Load.rate(
         r,
         progress,
         "pgbroker.http_java",
-        "pgbroker Java API (the HTTP row's reference): " + what,
-        () -> pgbroker.fresh((b, ds) -> java(b, n)));
+        "pgbroker Java API (the HTTP row's reference): " + what + "each",
+        () -> pgbroker.fresh((b, ds) -> java(b, n, false)));
     Load.rate(
         r,
         progress,
         "pgbroker.http",
-        "pgbroker over HTTP (long-poll receive, one request per ack): " + what,
-        () -> pgbroker.fresh((b, ds) -> http(b, ds, n)));
+        "pgbroker over HTTP (long-poll receive, one request per ack): " + what + "each",
+        () -> pgbroker.fresh((b, ds) -> http(b, ds, n, false)));
+    Load.rate(
+        r,
+        progress,
+        "pgbroker.http_java_batch_ack",
+        "pgbroker Java API (the next row's reference): " + what + "them together (ackAll)",
+        () -> pgbroker.fresh((b, ds) -> java(b, n, true)));
+    Load.rate(
+        r,
+        progress,
+        "pgbroker.http_batch_ack",
+        "pgbroker over HTTP (long-poll receive, one batch ack request per receive): "
+            + what
+            + "them together",
+        () -> pgbroker.fresh((b, ds) -> http(b, ds, n, true)));
   }
 
-  private Measured java(Broker broker, int n) throws Exception {
+  private Measured java(Broker broker, int n, boolean batchAck) throws Exception {
     progress.phase("pgbroker: " + count(n) + " through the Java API");
     AtomicLong acked = new AtomicLong();
     long nanos =
@@ -91,6 +107,12 @@ final class HttpBench {
                 List<Delivery> got = broker.read(QUEUE, RECEIVE);
                 if (got.isEmpty()) {
                   Thread.sleep(1); // the HTTP consumers long-poll; these should not spin either
+                } else if (batchAck) {
+                  if (!broker.ackAll(got).isEmpty()) {
+                    throw new IllegalStateException("a lease ran out in the benchmark");
+                  }
+                  progress.update(String.format("%,d", acked.addAndGet(got.size())));
+                  continue;
                 }
                 for (Delivery d : got) {
                   broker.ack(d);
@@ -101,7 +123,7 @@ final class HttpBench {
     return checked(broker, n, nanos);
   }
 
-  private Measured http(Broker broker, DataSource ds, int n) throws Exception {
+  private Measured http(Broker broker, DataSource ds, int n, boolean batchAck) throws Exception {
     try (HttpApi api =
         HttpApi.start(
             broker,
@@ -132,6 +154,12 @@ final class HttpBench {
                           client,
                           base.resolve("receive"),
                           "{\"max_messages\":" + RECEIVE + ",\"wait_ms\":1000}");
+                  if (batchAck && !got.get("messages").isEmpty()) {
+                    ackTogether(client, base, got.get("messages"));
+                    progress.update(
+                        String.format("%,d", acked.addAndGet(got.get("messages").size())));
+                    continue;
+                  }
                   for (JsonNode m : got.get("messages")) {
                     post(
                         client,
@@ -142,6 +170,25 @@ final class HttpBench {
                 }
               });
       return checked(broker, n, nanos);
+    }
+  }
+
+  /** One {@code POST .../ack} for everything a receive returned; every lease must still hold. */
+  private void ackTogether(HttpClient client, URI base, JsonNode messages) throws Exception {
+    StringBuilder body = new StringBuilder("{\"messages\":[");
+    String separator = "";
+    for (JsonNode m : messages) {
+      body.append(separator)
+          .append("{\"id\":")
+          .append(m.get("id").asLong())
+          .append(",\"lease\":\"")
+          .append(m.get("lease").asText())
+          .append("\"}");
+      separator = ",";
+    }
+    JsonNode answer = post(client, base.resolve("ack"), body.append("]}").toString());
+    if (!answer.get("stale").isEmpty()) {
+      throw new IllegalStateException("a lease ran out in the benchmark: " + answer);
     }
   }
 

@@ -6,6 +6,7 @@ import dev.pgbroker.Broker;
 import dev.pgbroker.Delivery;
 import dev.pgbroker.QueueOptions;
 import dev.pgbroker.testing.BrokerExtension;
+import dev.pgbroker.testing.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -20,7 +21,10 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.chrome.ChromeDriver;
 
-/** The dashboard in a real headless chromium: lists queues, shows dead letters, replays one. */
+/**
+ * The dashboard in a real headless chromium: lists queues, shows a relayed queue's lag and dead
+ * letters, replays one.
+ */
 @ExtendWith(BrokerExtension.class)
 class DashboardTest {
   /** Where the screenshot goes, referenced from the README; tests run in the module directory. */
@@ -37,7 +41,13 @@ class DashboardTest {
     broker.nack(poison, "card declined: insufficient funds");
     assertThat(broker.stats("payments").dead()).isEqualTo(1);
 
-    try (HttpApi api = Servers.start(broker)) {
+    // as if a relay in this process consumed emails: the dashboard shows that queue's lag
+    try (HttpApi api =
+        HttpApi.start(
+            broker,
+            TestDatabase.dataSource(),
+            new ApiSettings("127.0.0.1", 0, List.of(Servers.ADMIN), List.of(), 64 * 1024),
+            List.of("emails"))) {
       ChromeDriver chrome = Browser.start(profile);
       try {
         chrome.get(api.uri() + "dashboard/#token=" + Servers.ADMIN);
@@ -45,6 +55,10 @@ class DashboardTest {
         until("payments shows 1 dead", () -> text(chrome, paymentsDead).equals("1"));
         By emailsReady = By.cssSelector("#queues tr[data-queue='emails'] td.ready");
         until("emails shows 1 ready", () -> text(chrome, emailsReady).equals("1"));
+        By emailsLag = By.cssSelector("#relay-lag tr[data-relay-queue='emails'] td.lag");
+        until(
+            "emails shows its relay lag",
+            () -> text(chrome, emailsLag).matches("[0-9.]+ (ms|s|min|h)"));
         By deadRow = By.cssSelector("#dead tr[data-id='" + poison.id() + "']");
         until(
             "the dead letter shows its error",

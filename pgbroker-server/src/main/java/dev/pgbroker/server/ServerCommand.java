@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
       "Settings come from the --config properties file, each overridable by an environment"
           + " variable (http.port by PGBROKER_HTTP_PORT): db.url, db.pool-size, schema,"
           + " http.bind, http.port, http.admin-tokens, http.read-tokens (comma-separated),"
-          + " http.max-body-bytes, and relay.* to run the relay in the same process. Without"
+          + " http.max-body-bytes, and relay.* to run the relay in the same process (the"
+          + " dashboard and /metrics then show its lag). Without"
           + " http.admin-tokens a token is generated and printed. See docs/http-api.md.",
       ""
     })

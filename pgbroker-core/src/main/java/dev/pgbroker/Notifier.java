@@ -40,6 +40,13 @@ final class Notifier {
   private final Map<String, long[]> followUps = new HashMap<>();
 
   private final Loop loop;
+
+  /**
+   * False only while the loop sleeps no longer than the first follow-up; true while it works, as it
+   * may have read {@link #inTransaction} before a send changed it.
+   */
+  private volatile boolean sleepsLong = true;
+
   private volatile boolean started;
   private volatile boolean closed;
 
@@ -65,7 +72,11 @@ final class Notifier {
   void changedInTransaction(String queue) {
     if (!closed) {
       inTransaction.put(queue, System.nanoTime());
-      wakeLoop();
+      // A loop due back within the first follow-up will see this send then. (Waking it on every
+      // send cost more CPU than the send itself at a few thousand transactions a second.)
+      if (sleepsLong) {
+        wakeLoop();
+      }
     }
   }
 
@@ -82,6 +93,7 @@ final class Notifier {
   }
 
   private void step() {
+    sleepsLong = true;
     long nextFollowUp = scheduleFollowUps(System.nanoTime());
     if (!pending.isEmpty()) {
       List<String> queues = new ArrayList<>(pending);
@@ -93,7 +105,10 @@ final class Notifier {
         throw e;
       }
     }
-    loop.await(Math.max(0, TimeUnit.NANOSECONDS.toMillis(nextFollowUp - System.nanoTime())));
+    // (rounded up: rounded down, the last fraction of a millisecond was a busy spin)
+    long sleepMs = Math.max(0, (nextFollowUp - System.nanoTime() + 999_999) / 1_000_000);
+    sleepsLong = sleepMs > FOLLOW_UPS_MS[0];
+    loop.await(sleepMs);
   }
 
   /** Moves due follow-ups into {@link #pending}; returns when the next one falls due. */

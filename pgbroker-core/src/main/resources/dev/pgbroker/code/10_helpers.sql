@@ -43,12 +43,13 @@ returns {{schema}}.queue language plpgsql as $$
 declare
   r {{schema}}.queue;
 begin
-  perform {{schema}}._check_name('queue', q);
   if lock then
     perform pg_advisory_xact_lock_shared({{schema}}._queue_lock(q));
   end if;
   select * into r from {{schema}}.queue where name = q;
   if not found then
+    -- (checked only here: a regular expression on every send costs more than the send's insert)
+    perform {{schema}}._check_name('queue', q);
     raise exception using errcode = 'PB001', message = format('unknown queue %L', q);
   end if;
   return r;
@@ -89,11 +90,16 @@ begin
   return (v #>> '{}')::bigint;
 end $$;
 
+-- (plpgsql, not sql: PostgreSQL 15 plans a SQL function's insert anew on every call, which cost
+-- a one-message send more than its own insert)
 create function {{schema}}._count(q text, sent bigint, acked bigint, failed bigint, dead bigint)
-returns void language sql as $$
-  insert into {{schema}}.counter (queue, sent, acked, failed, dead)
-  select q, sent, acked, failed, dead where sent + acked + failed + dead > 0;
-$$;
+returns void language plpgsql as $$
+begin
+  if sent + acked + failed + dead > 0 then
+    insert into {{schema}}.counter (queue, sent, acked, failed, dead)
+    values (q, sent, acked, failed, dead);
+  end if;
+end $$;
 
 -- Reads an explicit retry schedule (backoff_ms: a non-empty array of whole milliseconds from 0
 -- to 1e15), or null when absent. Queues and messages share the rule.

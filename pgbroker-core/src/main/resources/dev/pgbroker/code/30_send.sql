@@ -24,8 +24,9 @@ begin
   if max_attempts < 1 then
     perform {{schema}}._fail(format('max_attempts must be >= 1, was %s', max_attempts));
   end if;
-  if cardinality(backoff_ms) = 0 or exists (select 1 from unnest(backoff_ms) b
-                                            where b is null or b < 0 or b > 1e15) then
+  if backoff_ms is not null -- (else the query below would run on every send)
+     and (cardinality(backoff_ms) = 0 or exists (select 1 from unnest(backoff_ms) b
+                                                 where b is null or b < 0 or b > 1e15)) then
     perform {{schema}}._fail(format('backoff_ms must be a non-empty array of whole numbers '
       'from 0 to 1e15, was %s', backoff_ms));
   end if;

@@ -52,6 +52,38 @@ class WorkerTest {
   }
 
   @Test
+  void slowHandlersFillEveryHandlerSlotAndNoMore(Broker broker) {
+    broker.createQueue("slow");
+    AtomicInteger running = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    CountDownLatch release = new CountDownLatch(1);
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "slow",
+                d -> {
+                  most.accumulateAndGet(running.incrementAndGet(), Math::max);
+                  try {
+                    release.await();
+                  } finally {
+                    running.decrementAndGet();
+                  }
+                })
+            .concurrency("slow", 20)
+            .start()) {
+      broker.sendBatch("slow", IntStream.range(0, 50).boxed().toList());
+      // Slots start one after another while messages wait: all 20 soon run at once.
+      await().atMost(Duration.ofSeconds(10)).until(() -> running.get() == 20);
+      await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+      assertThat(most).hasValue(20);
+      release.countDown();
+      await().atMost(Duration.ofSeconds(30)).until(() -> broker.stats("slow").acked() == 50);
+    }
+    assertThat(most).hasValue(20);
+  }
+
+  @Test
   void idleWorkerIsWokenByNotificationNotPolling(Broker broker) {
     broker.createQueue("push");
     CountDownLatch got = new CountDownLatch(3);

@@ -1,0 +1,161 @@
+package dev.pgbroker.bench;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pgbroker.Broker;
+import dev.pgbroker.Delivery;
+import dev.pgbroker.Json;
+import dev.pgbroker.QueueOptions;
+import dev.pgbroker.SendOptions;
+import dev.pgbroker.relay.Relay;
+import dev.pgbroker.relay.RelayConfig;
+import dev.pgbroker.relay.Sink;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * pgbroker's side of the relay alone: the relay and its worker publishing to a sink that confirms
+ * every message after a fixed delay, so that neither broker's own speed nor its noise is in the
+ * figure. Prints when the first and the last message were confirmed and when the last was
+ * acknowledged in PostgreSQL, counted from the commit of one transaction holding them all; the gap
+ * between the last confirm and the last ack is what acknowledging costs.
+ *
+ * <pre>
+ * java -cp pgbroker-bench/target/pgbroker-bench-0.1.0-SNAPSHOT-all.jar dev.pgbroker.bench.RelayProbe \
+ *     'jdbc:postgresql://127.0.0.1:5432/relaybench?user=postgres' 10000 50 20
+ * </pre>
+ *
+ * <p>Arguments: JDBC URL, messages, ordering keys (0: none), confirm delay in ms (0: at once). It
+ * drops and recreates the schema {@code relay_probe} there.
+ */
+final class RelayProbe {
+  private static final String SCHEMA = "relay_probe";
+  private static final String QUEUE = "probe";
+
+  private RelayProbe() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 4) {
+      System.err.println("usage: RelayProbe JDBC-URL MESSAGES KEYS CONFIRM-DELAY-MS");
+      System.exit(2);
+    }
+    int n = Integer.parseInt(args[1]);
+    int keys = Integer.parseInt(args[2]);
+    long delayMs = Long.parseLong(args[3]);
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(args[0]);
+    hc.setMaximumPoolSize(16);
+    ScheduledExecutorService confirmer = Executors.newScheduledThreadPool(2);
+    try (HikariDataSource ds = new HikariDataSource(hc)) {
+      try (Connection c = ds.getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("drop schema if exists " + SCHEMA + " cascade");
+      }
+      try (Broker broker = Broker.create(ds).schema(SCHEMA).build()) {
+        broker.createQueue(QUEUE, QueueOptions.defaults().maxAttempts(1000));
+        AtomicLong confirmed = new AtomicLong();
+        Sink sink =
+            new Sink() {
+              @Override
+              public CompletableFuture<Void> publish(Delivery message) {
+                CompletableFuture<Void> f = new CompletableFuture<>();
+                Runnable confirm =
+                    () -> {
+                      confirmed.incrementAndGet();
+                      f.complete(null);
+                    };
+                if (delayMs == 0) {
+                  confirm.run();
+                } else {
+                  confirmer.schedule(confirm, delayMs, TimeUnit.MILLISECONDS);
+                }
+                return f;
+              }
+
+              @Override
+              public void close() {}
+            };
+        // The Kafka address is never used: the sink given replaces the configured one.
+        RelayConfig config = RelayConfig.kafka("127.0.0.1:1").queue(QUEUE).build();
+        try (Relay relay = Relay.start(broker, config, sink)) {
+          broker.send(QUEUE, Json.of("{}")); // connects and warms up before the clock starts
+          awaitAcked(ds, 1);
+          sendInOneTransaction(broker, ds, n, keys);
+          long t0 = System.nanoTime();
+          long first = 0;
+          long last = 0;
+          try (Connection c = ds.getConnection();
+              PreparedStatement ps = c.prepareStatement(ACKED)) {
+            ps.setString(1, QUEUE); // the relayed queue
+            while (acked(ps) < n + 1) {
+              long now = System.nanoTime();
+              first = first == 0 && confirmed.get() >= 2 ? now : first;
+              last = last == 0 && confirmed.get() >= n + 1 ? now : last;
+              Thread.sleep(2);
+            }
+          }
+          long t = System.nanoTime() - t0;
+          last = last == 0 ? System.nanoTime() : last;
+          System.out.printf(
+              "%d messages, %d keys, confirmed after %d ms: %.0f msg/s acked; first confirm at"
+                  + " %.3f s, last at %.3f s, last ack at %.3f s%n",
+              n, keys, delayMs, n / (t / 1e9), (first - t0) / 1e9, (last - t0) / 1e9, t / 1e9);
+        }
+      }
+    } finally {
+      confirmer.shutdownNow();
+    }
+  }
+
+  private static final String ACKED =
+      "select coalesce(sum(acked), 0) from " + SCHEMA + ".counter where queue = ?";
+
+  /** Message i has key i % keys, sent in key order: each key's messages in their own order. */
+  private static void sendInOneTransaction(Broker broker, HikariDataSource ds, int n, int keys)
+      throws Exception {
+    try (Connection tx = ds.getConnection()) {
+      tx.setAutoCommit(false);
+      List<Object> all = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        all.add(Json.of("{\"i\":" + i + "}"));
+      }
+      if (keys == 0) {
+        broker.sendBatch(tx, QUEUE, all, SendOptions.none());
+      }
+      for (int k = 0; k < keys; k++) {
+        List<Object> mine = new ArrayList<>();
+        for (int i = k; i < n; i += keys) {
+          mine.add(all.get(i));
+        }
+        broker.sendBatch(tx, QUEUE, mine, SendOptions.none().orderingKey("key-" + k));
+      }
+      tx.commit();
+    }
+  }
+
+  private static void awaitAcked(HikariDataSource ds, long n) throws Exception {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement(ACKED)) {
+      ps.setString(1, QUEUE); // the relayed queue
+      while (acked(ps) < n) {
+        Thread.sleep(2);
+      }
+    }
+  }
+
+  private static long acked(PreparedStatement ps) throws Exception {
+    try (ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}

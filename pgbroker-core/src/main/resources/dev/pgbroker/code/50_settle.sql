@@ -3,10 +3,14 @@
 -- still held, and returns the (id, lease) pairs it settled: a missing one was stale (its lease ran out and it
 -- was delivered again, or it was already settled). A lease token names one delivery (or one run
 -- of a key's messages delivered together). Keys left with no live lease wake their next message.
+-- Each joins its arrays to the message table, and is planned for the arrays it is given: after a
+-- few calls PostgreSQL would otherwise keep a generic plan that guesses ten elements and rescans
+-- the whole array for every message (measured: 216 ms to ack 1,000 messages instead of 6-9 ms).
 
 -- Finishes messages: deletes them, or archives them when the queue keeps a retention.
 create function {{schema}}._ack(q text, ids bigint[], leases uuid[])
-returns table (id bigint, lease uuid) language plpgsql as $$
+returns table (id bigint, lease uuid) language plpgsql
+set plan_cache_mode = force_custom_plan as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);
@@ -59,7 +63,8 @@ $$;
 create function {{schema}}._nack(q text, ids bigint[], leases uuid[], delays_ms bigint[],
                                  errors text[], dead_letter_now boolean default false,
                                  traces text[] default null, force text default null)
-returns table (id bigint, lease uuid, outcome text) language plpgsql as $$
+returns table (id bigint, lease uuid, outcome text) language plpgsql
+set plan_cache_mode = force_custom_plan as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);
@@ -138,7 +143,8 @@ $$;
 -- Pushes the lease expiry of held deliveries to extend_ms from now. A lease that has already run
 -- out is not revived: its key may have been leased to another consumer since.
 create function {{schema}}._extend(q text, ids bigint[], leases uuid[], extend_ms bigint)
-returns table (id bigint, lease uuid) language plpgsql as $$
+returns table (id bigint, lease uuid) language plpgsql
+set plan_cache_mode = force_custom_plan as $$
 #variable_conflict use_column
 begin
   perform {{schema}}._find_queue(q);
@@ -168,7 +174,8 @@ $$;
 -- Gives back leases of deliveries a consumer took but never started (a worker shutting down):
 -- the messages are deliverable again at once and the attempt does not count.
 create function {{schema}}._release(q text, ids bigint[], leases uuid[])
-returns table (id bigint, lease uuid) language plpgsql as $$
+returns table (id bigint, lease uuid) language plpgsql
+set plan_cache_mode = force_custom_plan as $$
 #variable_conflict use_column
 declare
   done bigint[];

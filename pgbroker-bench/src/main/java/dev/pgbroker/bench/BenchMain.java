@@ -38,7 +38,7 @@ final class BenchMain implements Callable<Integer> {
           "PostgreSQL to measure on"
               + " (default: "
               + Server.DEFAULT_URL
-              + ", else an embedded one)")
+              + ", else an embedded one; 'embedded' for an embedded one, with autovacuum on)")
   String db;
 
   @Option(
@@ -138,8 +138,10 @@ final class BenchMain implements Callable<Integer> {
     Progress progress = new Progress(System.err);
     Results results = new Results();
     Map<String, Object> machine;
+    boolean autovacuum;
     try (Server server = Server.open(db, progress)) {
       machine = machine(server);
+      autovacuum = server.autovacuum();
       group("raw", results, () -> new RawSqlQueue(server, sizes, progress).run(results));
       group("pgbroker", results, () -> new PgbrokerScenarios(server, sizes, progress).run(results));
       group(
@@ -165,7 +167,7 @@ final class BenchMain implements Callable<Integer> {
     Report.writeJson(out, machine, sizes.asMap(), results);
     System.err.println("results: " + out.toAbsolutePath());
     if (writeDocs != null) {
-      Report.writeDocs(writeDocs, machine, command(), table);
+      Report.writeDocs(writeDocs, autovacuum, machine, command(), table);
       System.err.println("table written to " + writeDocs.toAbsolutePath());
     }
     for (String error : results.errors()) {

@@ -51,17 +51,20 @@ final class Load {
     }
   }
 
-  /** Runs a latency measurement (nanos per sample) and records it under {@code key}. */
+  /**
+   * Runs a latency measurement (nanos per sample) and records it under {@code key}, with a note
+   * read after the measurement (a StringBuilder it fills, or a plain String).
+   */
   static void latency(
       Results results,
       Progress progress,
       String key,
       String label,
-      String note,
+      CharSequence note,
       Measurement<long[]> m) {
     try {
       long[] nanos = m.run();
-      progress.done(results.latency(key, label, nanos, note).shown());
+      progress.done(results.latency(key, label, nanos, note.toString()).shown());
     } catch (Exception e) {
       progress.done("FAILED: " + e);
       results.failed(key, label, e);

@@ -72,6 +72,8 @@ final class PgbrokerScenarios {
         () ->
             fresh(
                 (b, ds) -> {
+                  fill(b, ds, sizes.warmUp());
+                  drain(b, sizes.warmUp(), c); // untimed: the JIT compiles the worker first
                   fill(b, ds, sizes.messages());
                   return drain(b, sizes.messages(), c);
                 }));
@@ -97,6 +99,23 @@ final class PgbrokerScenarios {
                   }));
       lastHeapPeaks = null; // the heap rows compare the tuned drains only
     }
+    r.value("pgbroker.worker")
+        .ifPresent(
+            drained -> {
+              int rate = (int) (drained / 2);
+              StringBuilder note = new StringBuilder();
+              Load.latency(
+                  r,
+                  progress,
+                  "pgbroker.steady",
+                  "pgbroker: steady state at half the drain rate, send to handler start",
+                  note,
+                  () ->
+                      fresh(
+                          (b, ds) ->
+                              new SteadyState(progress)
+                                  .run(b, ds, QUEUE, rate, sizes.steadySeconds(), c, note)));
+            });
     Load.latency(
         r,
         progress,

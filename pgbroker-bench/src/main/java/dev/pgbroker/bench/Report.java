@@ -19,6 +19,12 @@ final class Report {
   static final String BEGIN = "<!-- bench:results:begin (written by bench/run --write-docs) -->";
   static final String END = "<!-- bench:results:end -->";
 
+  /** The markers of the table measured on a server with autovacuum on. */
+  static final String BEGIN_AUTOVACUUM =
+      "<!-- bench:results-autovacuum-on:begin (written by bench/run --write-docs) -->";
+
+  static final String END_AUTOVACUUM = "<!-- bench:results-autovacuum-on:end -->";
+
   private Report() {}
 
   static String table(Results results) {
@@ -86,18 +92,22 @@ final class Report {
   }
 
   /**
-   * Replaces the text between the results markers of {@code doc} with the machine, the command and
-   * the table, so the page always shows the figures of one real run.
+   * Replaces the text between the results markers of {@code doc} (those of a server with autovacuum
+   * on or off, as this one runs) with the machine, the command and the table, so the page always
+   * shows the figures of one real run of each.
    */
-  static void writeDocs(Path doc, Map<String, Object> machine, String command, String table)
+  static void writeDocs(
+      Path doc, boolean autovacuum, Map<String, Object> machine, String command, String table)
       throws IOException {
+    String open = autovacuum ? BEGIN_AUTOVACUUM : BEGIN;
+    String close = autovacuum ? END_AUTOVACUUM : END;
     String text = Files.readString(doc, StandardCharsets.UTF_8);
-    int begin = text.indexOf(BEGIN);
-    int end = text.indexOf(END);
+    int begin = text.indexOf(open);
+    int end = text.indexOf(close);
     if (begin < 0 || end < begin) {
-      throw new IOException(doc + " has no results markers: " + BEGIN + " ... " + END);
+      throw new IOException(doc + " has no results markers: " + open + " ... " + close);
     }
-    StringBuilder sb = new StringBuilder(BEGIN).append("\n\n");
+    StringBuilder sb = new StringBuilder(open).append("\n\n");
     sb.append("Run of ")
         .append(machine.get("finishedAt"))
         .append(", with `")

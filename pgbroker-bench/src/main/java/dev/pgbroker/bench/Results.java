@@ -49,19 +49,21 @@ final class Results {
     double p50 = percentileMs(sorted, 0.50);
     double p95 = percentileMs(sorted, 0.95);
     double p99 = percentileMs(sorted, 0.99);
+    double p999 = percentileMs(sorted, 0.999);
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("samples", sorted.length);
     data.put("p50Ms", round(p50, 3));
     data.put("p95Ms", round(p95, 3));
     data.put("p99Ms", round(p99, 3));
+    data.put("p999Ms", round(p999, 3));
     data.put("maxMs", round(sorted[sorted.length - 1] / 1e6, 3));
     if (note != null) {
       data.put("note", note);
     }
     String shown =
         String.format(
-            "p50 %s / p95 %s / p99 %s ms (n=%d%s)",
-            ms(p50), ms(p95), ms(p99), sorted.length, note == null ? "" : "; " + note);
+            "p50 %s / p95 %s / p99 %s / p99.9 %s ms (n=%d%s)",
+            ms(p50), ms(p95), ms(p99), ms(p999), sorted.length, note == null ? "" : "; " + note);
     Figure f = new Figure(key, label, shown, p50, data);
     figures.put(key, f);
     return f;
@@ -133,6 +135,13 @@ final class Results {
         0.60);
     ratio(
         out,
+        "single_send_vs_raw",
+        "pgbroker transactional send / raw-SQL one-row transaction",
+        "pgbroker.single_send",
+        "raw.single_insert",
+        0.85);
+    ratio(
+        out,
         "worker_vs_dbscheduler",
         "pgbroker worker / db-scheduler processing",
         "pgbroker.worker",
@@ -200,6 +209,16 @@ final class Results {
               "<= 10 ms",
               p99.getAsDouble() <= 10));
     }
+    data("pgbroker.latency_notify", "p999Ms")
+        .ifPresent(
+            p999 ->
+                out.add(
+                    new Ratio(
+                        "latency_p999",
+                        "pgbroker idle latency p99.9, LISTEN/NOTIFY (ms)",
+                        p999,
+                        null,
+                        null)));
     ordered(out, "ordered_few_vs_none", "pgbroker.ordered_few", 0.20);
     ordered(out, "ordered_some_vs_none", "pgbroker.ordered_some", null);
     ordered(out, "ordered_many_vs_none", "pgbroker.ordered_many", 0.80);

@@ -23,6 +23,9 @@ import java.util.Map;
  * @param someKeys ordering keys of the drain between the two
  * @param heldBacklog messages waiting behind the one held key of the held-key reads
  * @param heldReads unkeyed messages read in batches, with and without that backlog
+ * @param warmUp messages drained untimed before the first timed drain, so that the JIT has compiled
+ *     the consumer's code, as in a service that has been running for a while
+ * @param steadySeconds how long the steady-state row runs
  */
 record Sizes(
     int messages,
@@ -38,15 +41,18 @@ record Sizes(
     int fewKeys,
     int someKeys,
     int heldBacklog,
-    int heldReads) {
+    int heldReads,
+    int warmUp,
+    int steadySeconds) {
 
   static Sizes defaults() {
     return new Sizes(
-        500_000, 1_000_000, 10_000, 250, 20, 500_000, 50, 500, 4, 10_000, 5, 100, 100_000, 20_000);
+        500_000, 1_000_000, 10_000, 250, 20, 500_000, 50, 500, 4, 10_000, 5, 100, 100_000, 20_000,
+        50_000, 60);
   }
 
   static Sizes quick() {
-    return new Sizes(2_000, 5_000, 400, 20, 20, 1_000, 5, 16, 4, 50, 5, 10, 500, 300);
+    return new Sizes(2_000, 5_000, 400, 20, 20, 1_000, 5, 16, 4, 50, 5, 10, 500, 300, 500, 2);
   }
 
   Sizes with(Integer messages, Integer backlog, Integer peerMessages, Integer concurrency) {
@@ -64,7 +70,9 @@ record Sizes(
         fewKeys,
         someKeys,
         heldBacklog,
-        heldReads);
+        heldReads,
+        warmUp,
+        steadySeconds);
   }
 
   Map<String, Object> asMap() {
@@ -83,6 +91,8 @@ record Sizes(
     m.put("someKeys", someKeys);
     m.put("heldBacklog", heldBacklog);
     m.put("heldReads", heldReads);
+    m.put("warmUp", warmUp);
+    m.put("steadySeconds", steadySeconds);
     return m;
   }
 

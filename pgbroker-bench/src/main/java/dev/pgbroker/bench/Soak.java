@@ -15,6 +15,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,13 +74,13 @@ final class Soak {
             .handle(
                 QUEUE,
                 d -> {
-                  long sentAt = Long.parseLong(d.payloadJson().replaceAll("\\D", ""));
-                  handling.add(System.currentTimeMillis() * 1_000_000L - sentAt * 1_000_000L);
+                  handling.add(System.nanoTime() - sentAt(d));
                   handled.incrementAndGet();
                 })
             .concurrency(QUEUE, 32)
             .start()) {
-      Thread producer = new Thread(() -> produce(broker, sent, running, start), "soak-producer");
+      Thread producer =
+          new Thread(() -> produce(broker, QUEUE, ratePerSecond, sent, running), "soak-producer");
       Thread prober = new Thread(() -> probe(broker, fetch, running), "soak-probe");
       producer.start();
       prober.start();
@@ -105,28 +106,33 @@ final class Soak {
     return 0;
   }
 
-  /** Sends a small batch every 10 ms, so the rate stays steady rather than bursting each second. */
-  private void produce(Broker broker, AtomicLong sent, AtomicBoolean running, long start) {
-    long tick = 0;
-    while (running.get()) {
-      long due = start + tick * 1_000_000_000L / TICKS_PER_SECOND;
-      long wait = due - System.nanoTime();
+  /**
+   * Sends {@code ratePerSecond} messages a second in a small batch every 10 ms, so the rate stays
+   * steady rather than bursting each second, until {@code running} turns false. Each payload
+   * carries its send time for {@link #sentAt} (System.nanoTime: the worker runs in this JVM).
+   */
+  static void produce(
+      Broker broker, String queue, int ratePerSecond, AtomicLong sent, AtomicBoolean running) {
+    long start = System.nanoTime();
+    long first = sent.get();
+    for (long tick = 0; running.get(); tick++) {
+      long wait = start + tick * 1_000_000_000L / TICKS_PER_SECOND - System.nanoTime();
       if (wait > 0) {
         sleep(wait / 1_000_000);
       }
-      long target = (tick + 1) * ratePerSecond / TICKS_PER_SECOND;
-      int n = (int) (target - sent.get());
-      List<Json> batch = new ArrayList<>(n);
-      String payload = "{\"sentAt\": " + System.currentTimeMillis() + "}";
-      for (int i = 0; i < n; i++) {
-        batch.add(Json.of(payload));
-      }
+      int n = (int) ((tick + 1) * ratePerSecond / TICKS_PER_SECOND - (sent.get() - first));
       if (n > 0) {
-        broker.sendBatch(QUEUE, batch);
+        Json payload = Json.of("{\"sentAt\": " + System.nanoTime() + "}");
+        broker.sendBatch(queue, Collections.nCopies(n, payload));
         sent.addAndGet(n);
       }
-      tick++;
     }
+  }
+
+  /** The send time {@link #produce} put in the payload. */
+  static long sentAt(Delivery d) {
+    String json = d.payloadJson();
+    return Long.parseLong(json.substring(json.indexOf(':') + 1, json.indexOf('}')).trim());
   }
 
   /** A timed read beside the worker five times a second: the fetch a consumer waits for. */
@@ -177,10 +183,16 @@ final class Soak {
       values[size++] = nanos;
     }
 
-    /** p50 and p99 in milliseconds, then an empty window. */
-    synchronized double[] drain() {
+    /** Every duration gathered since the last take, and an empty window. */
+    synchronized long[] take() {
       long[] v = Arrays.copyOf(values, size);
       size = 0;
+      return v;
+    }
+
+    /** p50 and p99 in milliseconds, then an empty window. */
+    double[] drain() {
+      long[] v = take();
       if (v.length == 0) {
         return new double[] {Double.NaN, Double.NaN};
       }

@@ -29,6 +29,7 @@ class BenchSmokeTest {
           "pgbroker.single_send",
           "pgbroker.worker",
           "pgbroker.heap_small",
+          "pgbroker.steady",
           "pgbroker.latency_notify",
           "pgbroker.latency_sql_send",
           "pgbroker.latency_poll",
@@ -52,12 +53,14 @@ class BenchSmokeTest {
       List.of(
           "worker_vs_raw",
           "send_vs_raw",
+          "single_send_vs_raw",
           "worker_vs_dbscheduler",
           "worker_vs_jobrunr",
           "backlog_vs_small",
           "heap_backlog_vs_small",
           "latency_p50",
           "latency_p99",
+          "latency_p999",
           "ordered_few_vs_none",
           "ordered_some_vs_none",
           "ordered_many_vs_none",
@@ -68,7 +71,16 @@ class BenchSmokeTest {
     Path json = dir.resolve("results.json");
     Path doc = dir.resolve("performance.md");
     Files.writeString(
-        doc, "# Performance\n\n" + Report.BEGIN + "\nold figures\n" + Report.END + "\n\nafter\n");
+        doc,
+        "# Performance\n\n"
+            + Report.BEGIN
+            + "\nold figures, autovacuum off\n"
+            + Report.END
+            + "\n\n"
+            + Report.BEGIN_AUTOVACUUM
+            + "\nold figures, autovacuum on\n"
+            + Report.END_AUTOVACUUM
+            + "\n\nafter\n");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     int exit =
@@ -94,6 +106,8 @@ class BenchSmokeTest {
     assertThat(results.get("ratios").findValuesAsText("key")).containsAll(RATIOS);
     assertThat(table).contains("ratio: pgbroker worker / raw-SQL dequeue");
     String page = Files.readString(doc);
-    assertThat(page).doesNotContain("old figures").contains(table.strip()).endsWith("after\n");
+    assertThat(page).contains(table.strip()).endsWith("after\n");
+    // The table replaced the section of the server's autovacuum setting, and only that one.
+    assertThat(page.split("old figures", -1)).hasSize(2);
   }
 }

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * How much work each scenario does. The defaults finish the whole run in under ten minutes on a
+ * How much work each scenario does. The defaults finish the whole run in about 13 minutes on a
  * 2-core machine; {@link #quick()} is the CI smoke size, where only "it runs" matters.
  *
  * @param messages messages per throughput scenario (sends, raw queue, small-backlog drain)

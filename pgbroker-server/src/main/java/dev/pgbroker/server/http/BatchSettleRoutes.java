@@ -98,7 +98,7 @@ final class BatchSettleRoutes {
         }
         String error = Fields.optString(m, "error");
         Long delayMs = Fields.optLong(m, "delay_ms", 0, MAX_MS);
-        batch.add(new Settlements.Settle(id, lease(m), errorText(error), delayMs));
+        batch.add(new Settlements.Settle(id, lease(m), Settlements.errorText(error), delayMs));
       } catch (ApiError e) {
         throw ApiError.badRequest("messages[" + i + "]: " + e.getMessage());
       }
@@ -117,10 +117,5 @@ final class BatchSettleRoutes {
       throw ApiError.badRequest(
           "field 'lease' must be the UUID receive returned, was '" + Call.abbreviate(text) + "'");
     }
-  }
-
-  /** PostgreSQL text cannot hold NUL; written out as Broker writes it. */
-  private static String errorText(String error) {
-    return error == null ? null : error.replace("\u0000", "\\u0000");
   }
 }

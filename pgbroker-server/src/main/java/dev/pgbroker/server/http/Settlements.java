@@ -48,7 +48,12 @@ final class Settlements {
 
   /** {@code delayMs} null: the message's (or queue's) backoff. */
   boolean nack(String queue, long id, UUID lease, String error, Long delayMs) throws SQLException {
-    return call(nack, queue, id, lease, error, delayMs, true);
+    return call(nack, queue, id, lease, errorText(error), delayMs, true);
+  }
+
+  /** PostgreSQL text cannot hold NUL; written out as Broker writes it. */
+  static String errorText(String error) {
+    return error == null ? null : error.replace("\u0000", "\\u0000");
   }
 
   boolean extend(String queue, long id, UUID lease, long extendMs) throws SQLException {

@@ -165,10 +165,19 @@ class HttpApiTest {
     JsonNode back = admin.post("/v1/queues/pay/receive", "{}").json().get("messages").get(0);
     assertThat(back.get("id").asLong()).isEqualTo(id);
 
-    // purge: nack into the store again, then delete it for good
-    admin.post(
-        "/v1/queues/pay/messages/" + id + "/nack",
-        "{\"lease\": \"" + back.get("lease").asText() + "\", \"error\": \"still down\"}");
+    // purge: nack into the store again (an error holding NUL, which PostgreSQL text cannot
+    // hold, is kept written out), then delete it for good
+    assertThat(
+            admin
+                .post(
+                    "/v1/queues/pay/messages/" + id + "/nack",
+                    "{\"lease\": \""
+                        + back.get("lease").asText()
+                        + "\", \"error\": \"still\\u0000down\"}")
+                .status())
+        .isEqualTo(200);
+    assertThat(admin.get("/v1/queues/pay/dead-letters/" + id).json().get("last_error").asText())
+        .isEqualTo("still\\u0000down");
     assertThat(admin.post("/v1/queues/pay/dead-letters/purge", "{\"all\": true}").json().toString())
         .isEqualTo("{\"purged\":1}");
     assertThat(broker.stats("pay").dead()).isZero();

@@ -14,10 +14,20 @@ final class HotTableVacuum {
   /** Dead rows in the message table above which it is vacuumed. */
   static final long DEAD_ROWS = 50_000;
 
+  /**
+   * The longest wait between two looks at the dead rows (one statistics query). A worker draining a
+   * large backlog leaves 50,000 dead rows in a second or two; looking only every 30 s (the
+   * maintenance interval) made a 1,000,000-message drain about a fifth slower (measured: 39,400
+   * against 48,800 msg/s, three runs each).
+   */
+  static final Duration MAX_INTERVAL = Duration.ofSeconds(5);
+
   private HotTableVacuum() {}
 
+  /** Looks at the dead rows every {@code interval}, or every {@link #MAX_INTERVAL} if sooner. */
   static Service service(DataSource dataSource, String schema, Duration interval) {
-    return new Service("hot-table vacuum", interval, () -> run(dataSource, schema));
+    Duration every = interval.compareTo(MAX_INTERVAL) < 0 ? interval : MAX_INTERVAL;
+    return new Service("hot-table vacuum", every, () -> run(dataSource, schema));
   }
 
   static void run(DataSource dataSource, String schema) {

@@ -69,6 +69,7 @@ declare
   plain tid[];       -- picked messages without a key, to lease
   plain_dead bigint[];
   keyed bigint[];    -- picked messages with a key
+  keyed_keys text[]; -- their keys, element by element
   keyed_dead bigint[]; -- of those, leases that ran out on their last attempt
   keys text[];       -- their keys whose advisory lock this reader holds
   free text[];       -- of those, keys with no live lease whose earliest message can run
@@ -76,6 +77,9 @@ declare
   held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
   run bigint[];      -- the messages leased in runs, in key and id order
   took bigint[];     -- run-out leases of its keys this reader took over
+  live bigint[];     -- live leases of its keys
+  live_keys text[];  -- their keys, element by element
+  rest bigint[];     -- picked messages not leased in a run: they may park
   salt text;
   got integer;
   total integer := 0;
@@ -100,9 +104,10 @@ begin
     select array_agg(p.tid) filter (where p.ordering_key is null and not p.exhausted),
            array_agg(p.id) filter (where p.ordering_key is null and p.exhausted),
            array_agg(p.id) filter (where p.ordering_key is not null),
+           array_agg(p.ordering_key) filter (where p.ordering_key is not null),
            array_agg(p.id) filter (where p.ordering_key is not null and p.exhausted),
            array_agg(distinct p.ordering_key) filter (where p.ordering_key is not null)
-    into plain, plain_dead, keyed, keyed_dead, keys
+    into plain, plain_dead, keyed, keyed_keys, keyed_dead, keys
     from (select m.id, m.ctid as tid, m.ordering_key,
                  m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts) as exhausted
           from {{schema}}.message m
@@ -135,23 +140,28 @@ begin
     where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
     exit when keys is null;
     key_locks := key_locks + cardinality(keys);
-    with lapsed as (
-      select h.id, h.ordering_key from {{schema}}.message h
+    -- The keys' other leases, in one probe per key: live ones hold their key; run-out ones
+    -- this reader takes over, and a key with one it cannot lock waits for a later read.
+    with leased as (
+      select h.id, h.ordering_key, h.visible_at <= t as lapsed from {{schema}}.message h
       where h.queue = cfg.name and h.ordering_key = any (keys) and h.lease is not null
-        and h.visible_at <= t and not h.id = any (keyed)
+        and not h.id = any (keyed)
     ), taken as (
-      select h.id from {{schema}}.message h
-      where h.id = any (array(select l.id from lapsed l)) and h.lease is not null
+      select h.id, h.ordering_key from {{schema}}.message h
+      where h.id = any (array(select l.id from leased l where l.lapsed)) and h.lease is not null
         and h.visible_at <= t
       for update skip locked
     )
     select keyed || array(select t.id from taken t),
+           keyed_keys || array(select t.ordering_key from taken t),
            array(select t.id from taken t),
            array(select k from unnest(keys) k
-                 where not exists (select 1 from lapsed l
-                                   where l.ordering_key = k
-                                     and l.id not in (select t.id from taken t)))
-    into keyed, took, keys;
+                 where not exists (select 1 from leased l
+                                   where l.ordering_key = k and l.lapsed
+                                     and l.id not in (select t.id from taken t))),
+           array(select l.id from leased l where not l.lapsed),
+           array(select l.ordering_key from leased l where not l.lapsed)
+    into keyed, keyed_keys, took, keys, live, live_keys;
     exit when cardinality(keys) = 0;
     if keyed_dead is not null or took <> '{}' then
       perform {{schema}}._bury_expired(cfg, array(
@@ -162,19 +172,22 @@ begin
 
     -- Per key: its live leases, its earliest message, and the run that could start there
     -- (from the earliest on, while the next one is picked or parked; empty when the earliest
-    -- is neither, as when it is not due yet).
-    with state as materialized ( -- once per key, not once per use
-      select k.k, l.live, f.first, f.run
+    -- is neither, as when it is not due yet). A key with a live lease needs neither.
+    with picked as (
+      select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
+    ), busy as (
+      select b.k, array_agg(b.id) as ids from unnest(live, live_keys) b(id, k) group by b.k
+    ), state as materialized ( -- once per key, not once per use
+      select k.k, b.ids as live, f.first, f.run
       from unnest(keys) k(k)
-      left join lateral (select array_agg(h.id) as live from {{schema}}.message h
-                         where h.queue = cfg.name and h.ordering_key = k.k
-                           and h.lease is not null and h.visible_at > t) l on true
+      left join busy b on b.k = k.k
+      left join picked p on p.k = k.k
       left join lateral (
         select min(r.id) as first, array_agg(r.id order by r.id) filter (where r.ok) as run
-        from (select h.id, bool_and(h.id = any (keyed) or h.visible_at = 'infinity')
+        from (select h.id, bool_and(h.id = any (p.ids) or h.visible_at = 'infinity')
                              over (order by h.id) as ok
               from (select h.id, h.visible_at from {{schema}}.message h
-                    where h.queue = cfg.name and h.ordering_key = k.k
+                    where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
                     order by h.id limit run_max) h) r) f on true
     )
     select array_agg(s.k) filter (where s.live is null and s.run is not null),
@@ -217,13 +230,17 @@ begin
 
     -- Picked messages of keys that stay held (or were just leased) wait parked; their expired
     -- leases end here, recorded as an attempt.
-    update {{schema}}.message m
-    set visible_at = 'infinity', lease = null,
-        errors = case when m.lease is null then m.errors
-                 else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
-    where m.id = any (keyed) and m.visible_at <= t
-      and (m.ordering_key = any (held) or m.ordering_key = any (free));
-    get diagnostics got = row_count;
+    rest := array(select unnest(keyed) except select unnest(run));
+    got := 0;
+    if rest <> '{}' then
+      update {{schema}}.message m
+      set visible_at = 'infinity', lease = null,
+          errors = case when m.lease is null then m.errors
+                   else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
+      where m.id = any (rest) and m.visible_at <= t
+        and (m.ordering_key = any (held) or m.ordering_key = any (free));
+      get diagnostics got = row_count;
+    end if;
     rounds := rounds + 1;
     -- Parking freed the fetch path: pick again, so a read never comes back empty merely
     -- because it cleared a held key's backlog out of the way.

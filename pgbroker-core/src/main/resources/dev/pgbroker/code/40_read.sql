@@ -178,17 +178,20 @@ begin
     ), busy as (
       select b.k, array_agg(b.id) as ids from unnest(live, live_keys) b(id, k) group by b.k
     ), state as materialized ( -- once per key, not once per use
-      select k.k, b.ids as live, f.first, f.run
+      select k.k, b.ids as live, f.first,
+             case when f.stop is null then f.ids
+                  when f.stop > f.first then array(select x from unnest(f.ids) x where x < f.stop)
+             end as run
       from unnest(keys) k(k)
       left join busy b on b.k = k.k
       left join picked p on p.k = k.k
-      left join lateral (
-        select min(r.id) as first, array_agg(r.id order by r.id) filter (where r.ok) as run
-        from (select h.id, bool_and(h.id = any (p.ids) or h.visible_at = 'infinity')
-                             over (order by h.id) as ok
-              from (select h.id, h.visible_at from {{schema}}.message h
-                    where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
-                    order by h.id limit run_max) h) r) f on true
+      left join lateral ( -- plain aggregates: a window or a sorted aggregate costs more per key
+        select min(h.id) as first, array_agg(h.id) as ids,
+               min(h.id) filter (where not (h.id = any (p.ids) or h.visible_at = 'infinity'))
+                 as stop -- where the run ends
+        from (select h.id, h.visible_at from {{schema}}.message h
+              where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
+              order by h.id limit run_max) h) f on true
     )
     select array_agg(s.k) filter (where s.live is null and s.run is not null),
            array_agg(b.id) filter (where b.id is not null),

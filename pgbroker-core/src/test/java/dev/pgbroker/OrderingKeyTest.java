@@ -129,6 +129,37 @@ class OrderingKeyTest {
         .containsExactly("next");
   }
 
+  /**
+   * A read that picks a key's newer message finds the key's older lease run out: it takes that
+   * lease over (delivering the older message again), or dead-letters it when that was its last
+   * attempt and delivers the newer one. (The older message comes after the newer in fetch order: a
+   * lease that runs out is due from its end, not from its send.)
+   */
+  @Test
+  void aReadTakesOverOrDeadLettersARunOutLeaseOfTheKeyItPicks(Broker broker) throws Exception {
+    for (int maxAttempts : new int[] {2, 1}) {
+      String queue = "runout" + maxAttempts;
+      broker.createQueue(queue, QueueOptions.defaults().maxAttempts(maxAttempts));
+      broker.send(queue, "older", SendOptions.none().orderingKey("k"));
+      assertThat(broker.read(queue, 1, Duration.ofMillis(200))).hasSize(1);
+      broker.send(queue, "newer", SendOptions.none().orderingKey("k"));
+      Thread.sleep(300);
+
+      List<Delivery> got = broker.read(queue, 1);
+
+      String expected = maxAttempts == 2 ? "older" : "newer";
+      assertThat(got).extracting(d -> d.payload(String.class)).containsExactly(expected);
+      assertThat(broker.deadLetters(queue).list(10)).hasSize(2 - maxAttempts);
+      assertThat(broker.read(queue, 10)).as("the key is in flight").isEmpty();
+      broker.ack(got.get(0));
+      if (maxAttempts == 2) {
+        assertThat(broker.read(queue, 10))
+            .extracting(d -> d.payload(String.class))
+            .containsExactly("newer");
+      }
+    }
+  }
+
   @Test
   void olderMessageThatCommitsLateWaitsWhileANewerOneOfItsKeyIsLeased(Broker broker, DataSource ds)
       throws Exception {

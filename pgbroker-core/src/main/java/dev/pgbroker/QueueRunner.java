@@ -9,8 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -32,6 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>The buffer holds about {@link HandlingRate#PREFETCH_NANOS} of work at the rate handlers have
  * been finishing (one statement per batch is what makes throughput). Failures are recorded by the
  * {@link FailureRecorder}.
+ *
+ * <p>A slot of an {@link Worker.AsyncHandler} holds no thread while its delivery's stage is
+ * pending: the stage's completion settles the delivery and moves the slot on, on a handler thread.
  */
 final class QueueRunner {
   private static final Logger log = LoggerFactory.getLogger(QueueRunner.class);
@@ -46,8 +53,9 @@ final class QueueRunner {
     LOST
   }
 
-  /** Exactly one of the two is set. */
-  record Handling(Worker.Handler plain, Worker.TransactionalHandler transactional) {}
+  /** Exactly one of the three is set. */
+  record Handling(
+      Worker.Handler plain, Worker.TransactionalHandler transactional, Worker.AsyncHandler async) {}
 
   private final MessageSql messages;
   private final FailureRecorder failures;
@@ -61,8 +69,15 @@ final class QueueRunner {
   private final ExecutorService handlerThreads;
   private final ScheduledExecutorService heartbeats;
 
-  /** Handler slots running: each drains the buffer, then ends. */
+  /** Handler slots running: each drains the buffer, then ends. Guarded by itself for waits. */
   private final AtomicInteger inFlight = new AtomicInteger();
+
+  /**
+   * Where an async slot continues once its stage completed: a handler thread, or, once the worker
+   * is closing and takes no new tasks, the thread that completed the stage, so that draining still
+   * settles what was under way.
+   */
+  private final Executor continuations;
 
   /** Leased units, not yet started. */
   private final Queue<List<Delivery>> buffer = new ConcurrentLinkedQueue<>();
@@ -105,6 +120,14 @@ final class QueueRunner {
     this.acks = acks;
     this.handlerThreads = handlerThreads;
     this.heartbeats = heartbeats;
+    this.continuations =
+        task -> {
+          try {
+            handlerThreads.execute(task);
+          } catch (RejectedExecutionException closing) {
+            task.run();
+          }
+        };
     this.fetcher =
         new Loop(
             "pgbroker-fetch-" + queue,
@@ -118,6 +141,32 @@ final class QueueRunner {
 
   int inFlight() {
     return inFlight.get();
+  }
+
+  /**
+   * Waits until no slot runs, or until {@code deadlineNanos} ({@link System#nanoTime()}); true if
+   * none does. For async slots, which no handler thread holds while their stage is pending.
+   */
+  boolean awaitIdle(long deadlineNanos) throws InterruptedException {
+    synchronized (inFlight) {
+      while (inFlight.get() > 0) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(inFlight, left);
+      }
+      return true;
+    }
+  }
+
+  private void endSlot() {
+    if (inFlight.decrementAndGet() == 0) {
+      synchronized (inFlight) {
+        inFlight.notifyAll();
+      }
+    }
+    wake(); // a buffered message may have arrived after this slot found the buffer empty
   }
 
   void start() {
@@ -220,6 +269,10 @@ final class QueueRunner {
 
   /** Runs buffered units one after another until the buffer is empty or the worker stops. */
   private void slot() {
+    if (handling.async() != null) {
+      nextAsync();
+      return;
+    }
     try {
       for (List<Delivery> unit; !stopped && (unit = take()) != null; ) {
         runUnit(unit);
@@ -228,24 +281,124 @@ final class QueueRunner {
         }
       }
     } finally {
-      inFlight.decrementAndGet();
-      wake(); // a buffered message may have arrived after this slot found the buffer empty
+      endSlot();
     }
+  }
+
+  /** An async slot takes units until one waits on a pending stage, or ends when there is none. */
+  private void nextAsync() {
+    while (true) {
+      List<Delivery> unit = stopped ? null : take();
+      if (unit == null) {
+        endSlot();
+        return;
+      }
+      if (buffered.get() <= rate.prefetch() / 2) {
+        wake(); // time to fetch more
+      }
+      if (!runAsync(unit, 0)) {
+        return; // the stage's completion carries the slot on
+      }
+    }
+  }
+
+  /**
+   * Runs the unit from its delivery {@code i}: stages already complete are settled on this thread
+   * (a loop, not a recursion, so a long run of instant ones cannot overflow the stack); at a
+   * pending one it returns false and the stage's completion continues on a handler thread. True
+   * once the unit ended.
+   */
+  private boolean runAsync(List<Delivery> unit, int i) {
+    for (; ; i++) {
+      Delivery d = unit.get(i);
+      if (!held.containsKey(d.id())) {
+        continueUnit(unit, i, Outcome.LOST);
+        return true;
+      }
+      long start = System.nanoTime();
+      CompletableFuture<Object> done = new CompletableFuture<>();
+      try {
+        listener.delivered(d);
+        CompletionStage<?> stage = handling.async().handle(d);
+        if (stage == null) {
+          throw new NullPointerException(
+              "the async handler of queue " + queue + " returned null, not a CompletionStage");
+        }
+        stage.whenComplete((x, e) -> settleWith(done, e));
+      } catch (Exception | LinkageError | AssertionError e) {
+        done.completeExceptionally(e);
+      }
+      if (!done.isDone()) {
+        int at = i;
+        done.whenCompleteAsync((x, e) -> afterAsync(unit, at, settle(d, e, start)), continuations);
+        return false;
+      }
+      Outcome outcome = settle(d, done.handle((x, e) -> e).join(), start);
+      if (!continueUnit(unit, i, outcome)) {
+        return true;
+      }
+    }
+  }
+
+  private static void settleWith(CompletableFuture<Object> done, Throwable e) {
+    if (e == null) {
+      done.complete(null);
+    } else {
+      done.completeExceptionally(e);
+    }
+  }
+
+  private void afterAsync(List<Delivery> unit, int i, Outcome outcome) {
+    if (continueUnit(unit, i, outcome) && !runAsync(unit, i + 1)) {
+      return; // waits on the next stage
+    }
+    nextAsync();
+  }
+
+  /** Acks or fails one async delivery by how its stage completed. */
+  private Outcome settle(Delivery d, Throwable failure, long startNanos) {
+    Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
+    try {
+      if (failure == null) {
+        held.remove(d.id());
+        acks.add(d);
+        listener.succeeded(d, took);
+        return Outcome.DONE;
+      }
+      Throwable cause =
+          failure instanceof CompletionException && failure.getCause() != null
+              ? failure.getCause()
+              : failure;
+      return fail(d, cause, took);
+    } finally {
+      held.remove(d.id());
+    }
+  }
+
+  /**
+   * Whether the unit goes on after its delivery {@code i} ended with {@code outcome}; if not, the
+   * rest of it is given back (or dropped with a lost lease).
+   */
+  private boolean continueUnit(List<Delivery> unit, int i, Outcome outcome) {
+    finished.incrementAndGet();
+    if (outcome == Outcome.DONE && !stopped) {
+      return i + 1 < unit.size();
+    }
+    List<Delivery> rest = unit.subList(i + 1, unit.size());
+    if (outcome == Outcome.LOST) {
+      rest.forEach(r -> held.remove(r.id())); // one lease: lost for all of the run
+    } else {
+      release(rest);
+    }
+    return false;
   }
 
   /** Runs a unit's deliveries in order; after one that will be retried, gives back the rest. */
   private void runUnit(List<Delivery> unit) {
-    for (int i = 0; i < unit.size(); i++) {
+    for (int i = 0; ; i++) {
       Delivery d = unit.get(i);
       Outcome outcome = held.containsKey(d.id()) ? run(d) : Outcome.LOST;
-      finished.incrementAndGet();
-      if (outcome != Outcome.DONE || stopped) {
-        List<Delivery> rest = unit.subList(i + 1, unit.size());
-        if (outcome == Outcome.LOST) {
-          rest.forEach(r -> held.remove(r.id())); // one lease: lost for all of the run
-        } else {
-          release(rest);
-        }
+      if (!continueUnit(unit, i, outcome)) {
         return;
       }
     }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -49,6 +50,20 @@ public final class Worker implements AutoCloseable {
   @FunctionalInterface
   public interface Handler {
     void handle(Delivery delivery) throws Exception;
+  }
+
+  /**
+   * Handles one delivery without holding a thread while the work is under way, as when it waits for
+   * a remote confirm: returns at once with a stage that completes when the work is done. The
+   * message is acknowledged when the stage completes normally and fails, as a {@link Handler} that
+   * throws, when it completes exceptionally or the call throws. The queue's concurrency bounds the
+   * stages pending at once; a key's next message is handed over only after the stage of its
+   * previous one completed normally. Stages that complete later than the drain timeout of {@link
+   * Worker#close()} are not settled: their messages are redelivered.
+   */
+  @FunctionalInterface
+  public interface AsyncHandler {
+    CompletionStage<?> handle(Delivery delivery) throws Exception;
   }
 
   /** Handles one payload, read with Jackson into the type given at registration. */
@@ -201,6 +216,9 @@ public final class Worker implements AutoCloseable {
       drained =
           handlerThreads.awaitTermination(
               Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      for (QueueRunner r : runners) {
+        drained &= r.awaitIdle(deadline); // async slots hold no thread while their stage runs
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       drained = false;
@@ -268,7 +286,7 @@ public final class Worker implements AutoCloseable {
     /** Runs {@code handler} for each message of {@code queue}. */
     public Builder handle(String queue, Handler handler) {
       Objects.requireNonNull(handler, "handler");
-      return register(queue, new QueueRunner.Handling(handler, null));
+      return register(queue, new QueueRunner.Handling(handler, null, null));
     }
 
     /** Runs {@code handler} with each payload of {@code queue} read into {@code type}. */
@@ -281,7 +299,17 @@ public final class Worker implements AutoCloseable {
     /** Runs {@code handler} inside the transaction that acknowledges its message. */
     public Builder handleInTransaction(String queue, TransactionalHandler handler) {
       Objects.requireNonNull(handler, "handler");
-      return register(queue, new QueueRunner.Handling(null, handler));
+      return register(queue, new QueueRunner.Handling(null, handler, null));
+    }
+
+    /**
+     * Runs {@code handler} for each message of {@code queue}, acknowledging it when the stage the
+     * handler returned completes; up to the queue's {@link #concurrency} stages are pending at
+     * once.
+     */
+    public Builder handleAsync(String queue, AsyncHandler handler) {
+      Objects.requireNonNull(handler, "handler");
+      return register(queue, new QueueRunner.Handling(null, null, handler));
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.pgbroker.SendOptions;
 import dev.pgbroker.relay.Relay;
 import dev.pgbroker.relay.RelayConfig;
 import dev.pgbroker.relay.Sink;
+import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -27,15 +28,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * every message after a fixed delay, so that neither broker's own speed nor its noise is in the
  * figure. Prints when the first and the last message were confirmed and when the last was
  * acknowledged in PostgreSQL, counted from the commit of one transaction holding them all; the gap
- * between the last confirm and the last ack is what acknowledging costs.
+ * between the last confirm and the last ack is what acknowledging costs, and the JVM's peak thread
+ * count what the window costs in threads.
  *
  * <pre>
  * java -cp pgbroker-bench/target/pgbroker-bench-0.1.0-SNAPSHOT-all.jar dev.pgbroker.bench.RelayProbe \
  *     'jdbc:postgresql://127.0.0.1:5432/relaybench?user=postgres' 10000 50 20
  * </pre>
  *
- * <p>Arguments: JDBC URL, messages, ordering keys (0: none), confirm delay in ms (0: at once). It
- * drops and recreates the schema {@code relay_probe} there.
+ * <p>Arguments: JDBC URL, messages, ordering keys (0: none), confirm delay in ms (0: at once), and
+ * optionally the relay's window (default 256). It drops and recreates the schema {@code
+ * relay_probe} there.
  */
 final class RelayProbe {
   private static final String SCHEMA = "relay_probe";
@@ -44,13 +47,14 @@ final class RelayProbe {
   private RelayProbe() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 4) {
-      System.err.println("usage: RelayProbe JDBC-URL MESSAGES KEYS CONFIRM-DELAY-MS");
+    if (args.length != 4 && args.length != 5) {
+      System.err.println("usage: RelayProbe JDBC-URL MESSAGES KEYS CONFIRM-DELAY-MS [WINDOW]");
       System.exit(2);
     }
     int n = Integer.parseInt(args[1]);
     int keys = Integer.parseInt(args[2]);
     long delayMs = Long.parseLong(args[3]);
+    int window = args.length == 5 ? Integer.parseInt(args[4]) : RelayConfig.DEFAULT_WINDOW;
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(args[0]);
     hc.setMaximumPoolSize(16);
@@ -85,7 +89,7 @@ final class RelayProbe {
               public void close() {}
             };
         // The Kafka address is never used: the sink given replaces the configured one.
-        RelayConfig config = RelayConfig.kafka("127.0.0.1:1").queue(QUEUE).build();
+        RelayConfig config = RelayConfig.kafka("127.0.0.1:1").queue(QUEUE).window(window).build();
         try (Relay relay = Relay.start(broker, config, sink)) {
           broker.send(QUEUE, Json.of("{}")); // connects and warms up before the clock starts
           awaitAcked(ds, 1);
@@ -107,8 +111,15 @@ final class RelayProbe {
           last = last == 0 ? System.nanoTime() : last;
           System.out.printf(
               "%d messages, %d keys, confirmed after %d ms: %.0f msg/s acked; first confirm at"
-                  + " %.3f s, last at %.3f s, last ack at %.3f s%n",
-              n, keys, delayMs, n / (t / 1e9), (first - t0) / 1e9, (last - t0) / 1e9, t / 1e9);
+                  + " %.3f s, last at %.3f s, last ack at %.3f s; %d threads at most%n",
+              n,
+              keys,
+              delayMs,
+              n / (t / 1e9),
+              (first - t0) / 1e9,
+              (last - t0) / 1e9,
+              t / 1e9,
+              ManagementFactory.getThreadMXBean().getPeakThreadCount());
         }
       }
     } finally {

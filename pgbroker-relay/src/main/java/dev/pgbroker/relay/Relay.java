@@ -60,11 +60,12 @@ public final class Relay implements AutoCloseable {
     this.forwarder = new Forwarder(sink, config.confirmTimeout, config.maxBackoff);
     Worker.Builder w = broker.worker().drainTimeout(config.drainTimeout);
     for (String queue : config.queues) {
-      w.handle(queue, forwarder).concurrency(queue, config.window);
+      w.handleAsync(queue, forwarder).concurrency(queue, config.window);
     }
     try {
       this.worker = w.start();
     } catch (RuntimeException e) {
+      forwarder.close();
       sink.close();
       throw e;
     }
@@ -120,6 +121,7 @@ public final class Relay implements AutoCloseable {
     try {
       return worker.close(timeout);
     } finally {
+      forwarder.close();
       sink.close();
     }
   }

@@ -21,11 +21,19 @@ import javax.sql.DataSource;
  * NOTIFY.
  *
  * <p>A send inside the caller's transaction cannot be seen to commit, so its queue is notified a
- * few times over the following second; workers poll as well, so nothing waits longer than that.
+ * few times over the following second, and every {@link #MAX_QUIET_MS} while such sends go on (each
+ * send starts the schedule over); workers poll as well, so nothing waits longer than that.
  */
 final class Notifier {
   /** When to notify after a send inside a caller's transaction, in ms after that send. */
-  private static final long[] FOLLOW_UPS_MS = {2, 10, 50, 250, 1000};
+  private static final long[] FOLLOW_UPS_MS = {2, 5, 10, 20, 50, 100, 250, 1000};
+
+  /**
+   * The longest a queue goes without a notification while sends inside transactions go on: each
+   * send starts the schedule over, so a steady stream of them (one every millisecond or two) would
+   * otherwise never reach its first follow-up, and idle workers would wait for their poll.
+   */
+  private static final long MAX_QUIET_MS = 10;
 
   private static final long IDLE_MS = 100;
 
@@ -35,6 +43,9 @@ final class Notifier {
 
   /** Queue to the time of its latest send inside a caller's transaction. */
   private final Map<String, Long> inTransaction = new ConcurrentHashMap<>();
+
+  /** Queue to the time of its first send inside a transaction since it was last notified. */
+  private final Map<String, Long> quietSince = new ConcurrentHashMap<>();
 
   /** The loop's own progress through {@link #FOLLOW_UPS_MS}, per send time seen. */
   private final Map<String, long[]> followUps = new HashMap<>();
@@ -71,7 +82,9 @@ final class Notifier {
   /** Marks the queue as changed by a send in a transaction that may commit soon. */
   void changedInTransaction(String queue) {
     if (!closed) {
-      inTransaction.put(queue, System.nanoTime());
+      long now = System.nanoTime();
+      inTransaction.put(queue, now);
+      quietSince.putIfAbsent(queue, now);
       // A loop due back within the first follow-up will see this send then. (Waking it on every
       // send cost more CPU than the send itself at a few thousand transactions a second.)
       if (sleepsLong) {
@@ -124,8 +137,13 @@ final class Notifier {
         followUps.put(e.getKey(), state);
       }
       long due = sentAt + TimeUnit.MILLISECONDS.toNanos(FOLLOW_UPS_MS[(int) state[1]]);
-      if (due <= now) {
+      Long quiet = quietSince.get(e.getKey());
+      long capped = quiet == null ? due : quiet + TimeUnit.MILLISECONDS.toNanos(MAX_QUIET_MS);
+      if (Math.min(due, capped) <= now) {
         pending.add(e.getKey());
+        quietSince.remove(e.getKey()); // a send from now on starts a new quiet stretch
+      }
+      if (due <= now) {
         if (++state[1] == FOLLOW_UPS_MS.length) {
           followUps.remove(e.getKey());
           inTransaction.remove(e.getKey(), sentAt);
@@ -134,6 +152,10 @@ final class Notifier {
         due = sentAt + TimeUnit.MILLISECONDS.toNanos(FOLLOW_UPS_MS[(int) state[1]]);
       }
       next = Math.min(next, due);
+      quiet = quietSince.get(e.getKey());
+      if (quiet != null) {
+        next = Math.min(next, quiet + TimeUnit.MILLISECONDS.toNanos(MAX_QUIET_MS));
+      }
     }
     return next;
   }

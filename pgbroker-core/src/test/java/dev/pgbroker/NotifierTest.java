@@ -1,0 +1,49 @@
+package dev.pgbroker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pgbroker.testing.BrokerExtension;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+/** What the notifier sends on a real server's channel, counted by a listening connection. */
+@ExtendWith(BrokerExtension.class)
+class NotifierTest {
+  /**
+   * Sends inside transactions that go on without a 2 ms pause each start the follow-up schedule
+   * over, so it alone would notify nobody until they stop; a message another transaction committed
+   * meanwhile would wait for the workers' poll. The notifier still notifies at least every 10 ms.
+   */
+  @Test
+  void aSteadyStreamOfSendsInsideTransactionsIsNotifiedAsItGoesOn(DataSource ds) throws Exception {
+    String channel = "notifier_test";
+    Notifier notifier = new Notifier(ds, channel);
+    try (Connection listen = ds.getConnection()) {
+      try (Statement st = listen.createStatement()) {
+        st.execute("listen " + channel);
+      }
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+      while (System.nanoTime() < end) {
+        notifier.changedInTransaction("stream");
+        LockSupport.parkNanos(200_000); // a send every fifth of a millisecond or so
+      }
+      int during = notifications(listen);
+
+      assertThat(during).as("notifications during 500 ms of sends").isGreaterThanOrEqualTo(10);
+    } finally {
+      notifier.close();
+    }
+  }
+
+  private static int notifications(Connection listen) throws Exception {
+    PGNotification[] got = listen.unwrap(PGConnection.class).getNotifications(1);
+    return got == null ? 0 : got.length;
+  }
+}

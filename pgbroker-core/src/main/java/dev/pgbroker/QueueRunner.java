@@ -85,7 +85,12 @@ final class QueueRunner {
   /** Messages in the buffer. */
   private final AtomicInteger buffered = new AtomicInteger();
 
-  /** Deliveries buffered or running, by id, for the heartbeat. */
+  /**
+   * Deliveries buffered or running, by id, for the heartbeat. Entries are removed and tested as
+   * this very delivery: once a failed delivery's retry is due, the next fetch may hold the same id
+   * again before the failed one's bookkeeping ends (a retry that found itself removed was never
+   * run, and waited out its lease).
+   */
   private final Map<Long, Delivery> held = new ConcurrentHashMap<>();
 
   private final AtomicLong finished = new AtomicLong();
@@ -311,7 +316,7 @@ final class QueueRunner {
   private boolean runAsync(List<Delivery> unit, int i) {
     for (; ; i++) {
       Delivery d = unit.get(i);
-      if (!held.containsKey(d.id())) {
+      if (held.get(d.id()) != d) {
         continueUnit(unit, i, Outcome.LOST);
         return true;
       }
@@ -360,7 +365,7 @@ final class QueueRunner {
     Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
     try {
       if (failure == null) {
-        held.remove(d.id());
+        held.remove(d.id(), d);
         acks.add(d);
         listener.succeeded(d, took);
         return Outcome.DONE;
@@ -371,7 +376,7 @@ final class QueueRunner {
               : failure;
       return fail(d, cause, took);
     } finally {
-      held.remove(d.id());
+      held.remove(d.id(), d);
     }
   }
 
@@ -386,7 +391,7 @@ final class QueueRunner {
     }
     List<Delivery> rest = unit.subList(i + 1, unit.size());
     if (outcome == Outcome.LOST) {
-      rest.forEach(r -> held.remove(r.id())); // one lease: lost for all of the run
+      rest.forEach(r -> held.remove(r.id(), r)); // one lease: lost for all of the run
     } else {
       release(rest);
     }
@@ -397,7 +402,7 @@ final class QueueRunner {
   private void runUnit(List<Delivery> unit) {
     for (int i = 0; ; i++) {
       Delivery d = unit.get(i);
-      Outcome outcome = held.containsKey(d.id()) ? run(d) : Outcome.LOST;
+      Outcome outcome = held.get(d.id()) == d ? run(d) : Outcome.LOST;
       if (!continueUnit(unit, i, outcome)) {
         return;
       }
@@ -434,7 +439,7 @@ final class QueueRunner {
       listener.delivered(d);
       if (handling.plain() != null) {
         handling.plain().handle(d);
-        held.remove(d.id());
+        held.remove(d.id(), d);
         acks.add(d);
       } else if (!runInTransaction(d)) {
         listener.leaseLost(d);
@@ -445,7 +450,7 @@ final class QueueRunner {
     } catch (Exception | LinkageError | AssertionError e) {
       return fail(d, e, Duration.ofNanos(System.nanoTime() - start));
     } finally {
-      held.remove(d.id());
+      held.remove(d.id(), d);
     }
   }
 
@@ -495,7 +500,7 @@ final class QueueRunner {
   }
 
   private void release(List<Delivery> unstarted) {
-    unstarted.forEach(d -> held.remove(d.id()));
+    unstarted.forEach(d -> held.remove(d.id(), d));
     if (unstarted.isEmpty()) {
       return;
     }
@@ -519,7 +524,7 @@ final class QueueRunner {
       MessageSql.Settled s =
           messages.run("extend", c -> messages.extend(c, all, visibility.toMillis()));
       for (Delivery lost : s.stale()) {
-        if (held.remove(lost.id()) != null) {
+        if (held.remove(lost.id(), lost)) {
           listener.leaseLost(lost);
         }
       }

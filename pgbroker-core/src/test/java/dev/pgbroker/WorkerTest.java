@@ -173,6 +173,47 @@ class WorkerTest {
         .contains("at dev.pgbroker.WorkerTest");
   }
 
+  /**
+   * A retry due before its failed attempt's bookkeeping ended (here a slow failure listener, with
+   * one handler slot, so the retry waits in the buffer meanwhile) is still run, not taken for lost
+   * and left to wait out its lease (a minute here).
+   */
+  @Test
+  void aRetryFetchedWhileItsFailedAttemptIsStillFinishingIsRun(Broker broker) {
+    broker.createQueue(
+        "quickretry",
+        QueueOptions.defaults()
+            .backoffSchedule(Duration.ofMillis(10))
+            .visibilityTimeout(Duration.ofMinutes(1)));
+    List<Integer> attempts = new CopyOnWriteArrayList<>();
+    WorkerListener slowToRecordFailures =
+        new WorkerListener() {
+          @Override
+          public void failed(Delivery d, Throwable e, Duration took, boolean willRetry) {
+            await().pollDelay(Duration.ofMillis(500)).until(() -> true);
+          }
+        };
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "quickretry",
+                d -> {
+                  attempts.add(d.attempt());
+                  if (d.attempt() == 1) {
+                    throw new IllegalStateException("declined once");
+                  }
+                })
+            .concurrency("quickretry", 1)
+            .pollInterval(Duration.ofMillis(50)) // fetches the retry while the listener sleeps
+            .listener(slowToRecordFailures)
+            .start()) {
+      broker.send("quickretry", "pay");
+      await().atMost(Duration.ofSeconds(10)).until(() -> attempts.size() == 2);
+    }
+    assertThat(attempts).containsExactly(1, 2);
+  }
+
   @Test
   void poisonSignalDeadLettersAtOnceAndRetryLaterPicksTheDelay(Broker broker) {
     broker.createQueue("signals");

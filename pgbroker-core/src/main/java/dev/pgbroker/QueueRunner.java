@@ -14,7 +14,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * {@link FailureRecorder}.
  *
  * <p>A slot of an {@link Worker.AsyncHandler} holds no thread while its delivery's stage is
- * pending: the stage's completion settles the delivery and moves the slot on, on a handler thread.
+ * pending: the stage's completion settles the delivery and moves the slot on, in the queue's {@link
+ * SerialLane}.
  */
 final class QueueRunner {
   private static final Logger log = LoggerFactory.getLogger(QueueRunner.class);
@@ -72,12 +72,8 @@ final class QueueRunner {
   /** Handler slots running: each drains the buffer, then ends. Guarded by itself for waits. */
   private final AtomicInteger inFlight = new AtomicInteger();
 
-  /**
-   * Where an async slot continues once its stage completed: a handler thread, or, once the worker
-   * is closing and takes no new tasks, the thread that completed the stage, so that draining still
-   * settles what was under way.
-   */
-  private final Executor continuations;
+  /** Where async slots continue once their stages completed: one handler thread at a time. */
+  private final SerialLane continuations;
 
   /** Leased units, not yet started. */
   private final Queue<List<Delivery>> buffer = new ConcurrentLinkedQueue<>();
@@ -125,14 +121,7 @@ final class QueueRunner {
     this.acks = acks;
     this.handlerThreads = handlerThreads;
     this.heartbeats = heartbeats;
-    this.continuations =
-        task -> {
-          try {
-            handlerThreads.execute(task);
-          } catch (RejectedExecutionException closing) {
-            task.run();
-          }
-        };
+    this.continuations = new SerialLane(handlerThreads);
     this.fetcher =
         new Loop(
             "pgbroker-fetch-" + queue,

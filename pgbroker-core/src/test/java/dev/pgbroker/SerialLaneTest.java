@@ -3,6 +3,7 @@ package dev.pgbroker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -25,7 +26,7 @@ class SerialLaneTest {
     AtomicInteger overlaps = new AtomicInteger();
     AtomicInteger outOfOrder = new AtomicInteger();
     int[] lastSeen = new int[givers];
-    java.util.Arrays.fill(lastSeen, -1);
+    Arrays.fill(lastSeen, -1);
     CountDownLatch ran = new CountDownLatch(givers * each);
     ConcurrentHashMap<String, Boolean> threads = new ConcurrentHashMap<>();
     List<Thread> giving = new ArrayList<>();
@@ -42,7 +43,7 @@ class SerialLaneTest {
                           overlaps.incrementAndGet();
                         }
                         threads.put(Thread.currentThread().getName(), true);
-                        if (lastSeen[giver] != seq - 1) { // only the lane's thread touches it
+                        if (lastSeen[giver] != seq - 1) { // one task at a time, so no other writer
                           outOfOrder.incrementAndGet();
                         }
                         lastSeen[giver] = seq;

@@ -270,12 +270,17 @@ final class QueueRunner {
     try {
       for (List<Delivery> unit; !stopped && (unit = take()) != null; ) {
         runUnit(unit);
-        if (buffered.get() <= rate.prefetch() / 2) {
-          wake(); // time to fetch more
-        }
+        fetchIfLow();
       }
     } finally {
       endSlot();
+    }
+  }
+
+  /** Wakes the fetcher once the buffer is down to half the prefetch. */
+  private void fetchIfLow() {
+    if (buffered.get() <= rate.prefetch() / 2) {
+      wake();
     }
   }
 
@@ -287,9 +292,7 @@ final class QueueRunner {
         endSlot();
         return;
       }
-      if (buffered.get() <= rate.prefetch() / 2) {
-        wake(); // time to fetch more
-      }
+      fetchIfLow();
       if (!runAsync(unit, 0)) {
         return; // the stage's completion carries the slot on
       }
@@ -299,7 +302,7 @@ final class QueueRunner {
   /**
    * Runs the unit from its delivery {@code i}: stages already complete are settled on this thread
    * (a loop, not a recursion, so a long run of instant ones cannot overflow the stack); at a
-   * pending one it returns false and the stage's completion continues on a handler thread. True
+   * pending one it returns false and the stage's completion continues in the queue's lane. True
    * once the unit ended.
    */
   private boolean runAsync(List<Delivery> unit, int i) {

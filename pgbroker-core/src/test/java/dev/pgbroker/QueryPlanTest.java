@@ -103,11 +103,46 @@ class QueryPlanTest {
                 + leases
                 + "::uuid[])");
       }
-      String plans = warnings(s);
+      String plans = String.join("\n", warnings(s));
       s.execute("reset all");
       // A generic plan shows the ids as a parameter ("id = ANY ($2)"); one made for these arrays
       // shows their values.
       assertThat(plans).contains("Delete on message", "Index Cond: (id = ANY ('{");
+    }
+  }
+
+  @Test
+  void keyedReadsProbeOnlyTheLeasesOfTheirOwnKeys() throws Exception {
+    // A worker reads while its whole window is leased. The generic plan a long-lived connection
+    // keeps once walked every live lease of the queue and tested each against every key it read:
+    // 8.6 ms of a 28 ms read of 500 keyed messages with 500 leases live (measured).
+    broker.createQueue("keys");
+    try (Connection tx = ds.getConnection()) {
+      tx.setAutoCommit(false);
+      for (int i = 0; i < 400; i++) {
+        broker.send(tx, "keys", i, SendOptions.none().orderingKey("key-" + i));
+      }
+      tx.commit();
+    }
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement()) {
+      assumeAutoExplain(s);
+      for (int call = 1; call <= 7; call++) {
+        if (call == 7) { // the plan a long-lived connection keeps, with 300 leases live
+          s.execute(
+              "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
+                  + " set auto_explain.log_level = notice; set client_min_messages = notice");
+          s.clearWarnings();
+        }
+        s.execute("select count(*) from " + schema.name() + ".read('keys', 50)");
+      }
+      List<String> plans = warnings(s);
+      s.execute("reset all");
+      String probe =
+          plans.stream().filter(p -> p.contains("with leased as")).findFirst().orElseThrow();
+      assertThat(probe)
+          .contains("message_ordering_leased", "AND (ordering_key = k.k))")
+          .doesNotContain("Filter: ((ordering_key = ANY");
     }
   }
 
@@ -129,7 +164,7 @@ class QueryPlanTest {
               + " set enable_seqscan = on");
       s.clearWarnings();
       s.execute(sqlTemplate.replace("%s", schema.name()));
-      String plans = warnings(s);
+      String plans = String.join("\n", warnings(s));
       s.execute("reset all");
       return plans;
     }
@@ -145,12 +180,12 @@ class QueryPlanTest {
     }
   }
 
-  /** The notices of the statement just run: auto_explain's plans. */
-  private static String warnings(Statement s) throws SQLException {
+  /** The notices of the statement just run: auto_explain's plans, one per statement. */
+  private static List<String> warnings(Statement s) throws SQLException {
     List<String> out = new ArrayList<>();
     for (SQLWarning w = s.getWarnings(); w != null; w = w.getNextWarning()) {
       out.add(w.getMessage());
     }
-    return String.join("\n", out);
+    return out;
   }
 }

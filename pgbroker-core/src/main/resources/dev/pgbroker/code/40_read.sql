@@ -142,10 +142,16 @@ begin
     key_locks := key_locks + cardinality(keys);
     -- The keys' other leases, in one probe per key: live ones hold their key; run-out ones
     -- this reader takes over, and a key with one it cannot lock waits for a later read.
+    -- (The probe per key is forced, "offset 0" keeping the subquery apart: planned as one scan,
+    -- a generic plan walked every lease of the queue, a worker's whole window, testing each
+    -- against every key.)
     with leased as (
-      select h.id, h.ordering_key, h.visible_at <= t as lapsed from {{schema}}.message h
-      where h.queue = cfg.name and h.ordering_key = any (keys) and h.lease is not null
-        and not h.id = any (keyed)
+      select h.id, h.ordering_key, h.visible_at <= t as lapsed
+      from unnest(keys) k(k),
+      lateral (select h.id, h.ordering_key, h.visible_at from {{schema}}.message h
+               where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
+               offset 0) h
+      where not h.id = any (keyed)
     ), taken as (
       select h.id, h.ordering_key from {{schema}}.message h
       where h.id = any (array(select l.id from leased l where l.lapsed)) and h.lease is not null

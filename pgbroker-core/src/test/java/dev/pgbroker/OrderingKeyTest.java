@@ -293,6 +293,39 @@ class OrderingKeyTest {
   }
 
   @Test
+  void aRunTakesItsKeysDueBacklogUpToAMessageItCannotLockOrThatIsNotDue(
+      Broker broker, DataSource ds, TestSchema s) throws Exception {
+    broker.createQueue("backlog");
+    SendOptions k = SendOptions.none().orderingKey("k");
+    broker.sendBatch("backlog", IntStream.range(0, 100).boxed().toList(), k);
+    broker.send("backlog", 100, k.delay(Duration.ofHours(1)));
+    broker.sendBatch("backlog", IntStream.range(101, 150).boxed().toList(), k);
+    // Reads as the worker does (runs of up to 500), leasing and acknowledging what it got.
+    String readAndAck =
+        "with r as (select id, lease from %s._read('backlog', 10, null, 500))"
+            + " select count(*) from %s._ack('backlog', (select array_agg(id) from r),"
+            + " (select array_agg(lease) from r))";
+    try (Connection other = ds.getConnection();
+        Statement st = other.createStatement()) {
+      other.setAutoCommit(false); // another reader holding message 40, as its fetch would
+      st.execute(
+          "select 1 from %s.message where payload = '40' for update".replace("%s", s.name()));
+
+      assertThat(s.count(readAndAck))
+          .as("a read of 10 leases the key's due messages in order up to the one held")
+          .isEqualTo(40);
+      assertThat(s.count("select count(*) from %s.message where visible_at = 'infinity'"))
+          .as("those after it it had locked wait parked")
+          .isEqualTo(59);
+      other.rollback();
+    }
+    assertThat(s.count(readAndAck)).as("then up to the one not due").isEqualTo(60);
+    assertThat(s.count(readAndAck)).as("the rest waits behind the one not due").isZero();
+    assertThat(broker.stats("backlog").delayed()).isEqualTo(1);
+    assertThat(broker.stats("backlog").ready()).isEqualTo(49);
+  }
+
+  @Test
   void aRunMemberThatFailsGivesBackTheRestSoNothingOvertakesIt(Broker broker) {
     broker.createQueue("run", QueueOptions.defaults().backoffSchedule(Duration.ofMillis(50)));
     broker.sendBatch(

@@ -80,6 +80,8 @@ declare
   live bigint[];     -- live leases of its keys
   live_keys text[];  -- their keys, element by element
   rest bigint[];     -- picked messages not leased in a run: they may park
+  more bigint[];     -- due messages of free keys, not picked, that could join their runs
+  widened boolean;   -- whether this round locked those
   salt text;
   got integer;
   total integer := 0;
@@ -178,34 +180,54 @@ begin
 
     -- Per key: its live leases, its earliest message, and the run that could start there
     -- (from the earliest on, while the next one is picked or parked; empty when the earliest
-    -- is neither, as when it is not due yet). A key with a live lease needs neither.
-    with picked as (
-      select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
-    ), busy as (
-      select b.k, array_agg(b.id) as ids from unnest(live, live_keys) b(id, k) group by b.k
-    ), state as materialized ( -- once per key, not once per use
-      select k.k, b.ids as live, f.first,
-             case when f.stop is null then f.ids
-                  when f.stop > f.first then array(select x from unnest(f.ids) x where x < f.stop)
-             end as run
-      from unnest(keys) k(k)
-      left join busy b on b.k = k.k
-      left join picked p on p.k = k.k
-      left join lateral ( -- plain aggregates: a window or a sorted aggregate costs more per key
-        select min(h.id) as first, array_agg(h.id) as ids,
-               min(h.id) filter (where not (h.id = any (p.ids) or h.visible_at = 'infinity'))
-                 as stop -- where the run ends
-        from (select h.id, h.visible_at from {{schema}}.message h
-              where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
-              order by h.id limit run_max) h) f on true
-    )
-    select array_agg(s.k) filter (where s.live is null and s.run is not null),
-           array_agg(b.id) filter (where b.id is not null),
-           (select array_agg(x) from state s2, unnest(s2.run) x where s2.live is null)
-    into free, blockers, run
-    from state s
-    left join lateral unnest(case when s.live is not null then s.live
-                                  when s.run is null then array[s.first] end) b(id) on true;
+    -- is neither, as when it is not due yet). A key with a live lease needs neither. Due
+    -- messages of a free key that this reader did not pick (behind its picked ones, or the
+    -- earliest itself) it locks, skipping those another reader holds, and looks again: they join
+    -- the run at once, where they would otherwise be picked later only to be parked behind it.
+    widened := false;
+    loop
+      with picked as (
+        select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
+      ), busy as (
+        select b.k, array_agg(b.id) as ids from unnest(live, live_keys) b(id, k) group by b.k
+      ), state as materialized ( -- once per key, not once per use
+        select k.k, b.ids as live, f.first, f.due, f.wait,
+               case when f.stop is null then f.ids
+                    when f.stop > f.first
+                    then array(select x from unnest(f.ids) x where x < f.stop)
+               end as run
+        from unnest(keys) k(k)
+        left join busy b on b.k = k.k
+        left join picked p on p.k = k.k
+        left join lateral ( -- plain aggregates: a window or a sorted aggregate costs more per key
+          select min(h.id) as first, array_agg(h.id) as ids,
+                 min(h.id) filter (where not (h.id = any (p.ids) or h.visible_at = 'infinity'))
+                   as stop, -- where the run ends
+                 array_agg(h.id) filter (where h.visible_at <= t and not h.id = any (p.ids))
+                   as due, -- not picked
+                 min(h.id) filter (where h.visible_at > t and h.visible_at < 'infinity')
+                   as wait -- not due: what no lock lets the run pass
+          from (select h.id, h.visible_at from {{schema}}.message h
+                where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
+                order by h.id limit run_max) h) f on true
+      )
+      select array_agg(s.k) filter (where s.live is null and s.run is not null),
+             array_agg(b.id) filter (where b.id is not null),
+             (select array_agg(x) from state s2, unnest(s2.run) x where s2.live is null),
+             (select array_agg(x) from state s3, unnest(s3.due) x
+              where s3.wait is null or x < s3.wait)
+      into free, blockers, run, more
+      from state s
+      left join lateral unnest(case when s.live is not null then s.live
+                                    when s.run is null then array[s.first] end) b(id) on true;
+      exit when more is null or widened;
+      select keyed || array_agg(m.id), keyed_keys || array_agg(m.ordering_key)
+      into keyed, keyed_keys
+      from (select m.id, m.ordering_key from {{schema}}.message m
+            where m.id = any (more) and m.visible_at <= t and m.lease is null
+            for update skip locked) m;
+      widened := true;
+    end loop;
 
     if blockers is not null then
       with locked as (

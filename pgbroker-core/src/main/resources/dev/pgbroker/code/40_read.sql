@@ -111,7 +111,8 @@ begin
            array_agg(distinct p.ordering_key) filter (where p.ordering_key is not null)
     into plain, plain_dead, keyed, keyed_keys, keyed_dead, keys
     from (select m.id, m.ctid as tid, m.ordering_key,
-                 m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts) as exhausted
+                 m.lease is not null
+                   and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts) as exhausted
           from {{schema}}.message m
           where m.queue = cfg.name and m.visible_at <= t
           order by m.priority desc, m.visible_at, m.id

@@ -6,7 +6,6 @@ import static dev.pgbroker.bench.PgbrokerScenarios.count;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.MessageProperties;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
 import dev.pgbroker.Json;
@@ -18,8 +17,11 @@ import dev.pgbroker.relay.testing.KafkaServer;
 import dev.pgbroker.relay.testing.RabbitMqServer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Date;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -36,12 +38,15 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The outbox relay against a bare client of each broker, in the same run: confirmed messages per
- * second with 1 ordering key, 50 keys and none. The bare client gives the same guarantees the relay
- * does: RabbitMQ publisher confirms (persistent, mandatory), Kafka's idempotent producer with
- * acks=all; a key's next message only after its previous one was confirmed; at most the relay's
- * window (256) unconfirmed. Both are connected before their clocks start. The relay's time runs
- * from the commit of one transaction holding every message to the last acknowledgement in
- * PostgreSQL; the bare client's from its first publish to its last confirm.
+ * second with 1 ordering key, 50 keys and none. The bare client publishes the same messages, with
+ * the properties and headers the relay's sinks set, and gives the same guarantees the relay does:
+ * RabbitMQ publisher confirms (persistent, mandatory), Kafka's idempotent producer with acks=all; a
+ * key's next message only after its previous one was confirmed; at most the relay's window (256)
+ * unconfirmed. Both are connected before their clocks start. The relay's time runs from the commit
+ * of one transaction holding every message to the last acknowledgement in PostgreSQL; the bare
+ * client's from its first publish to its last confirm. Each row notes how busy the machine's cores
+ * were meanwhile and their CPU time per message, over every process: the relay, PostgreSQL and the
+ * broker share them.
  */
 final class RelayScenarios {
   private static final int WINDOW = RelayConfig.DEFAULT_WINDOW;
@@ -107,8 +112,9 @@ final class RelayScenarios {
     progress.phase("bare client: publishing " + count(n));
     IntFunction<CompletableFuture<?>> publish = t.bare(destination, keys);
     try {
+      Optional<MachineCpu> cpu = MachineCpu.now();
       long nanos = drive(n, keys, publish);
-      return new Measured(n, nanos);
+      return new Measured(n, nanos, MachineCpu.since(cpu, n), Map.of());
     } finally {
       t.closeBare();
     }
@@ -148,10 +154,13 @@ final class RelayScenarios {
         tx.commit();
       }
       long t0 = System.nanoTime(); // every message became visible at the commit
+      Optional<MachineCpu> cpu = MachineCpu.now();
       awaitAcked(ds, n + 1);
       long nanos = System.nanoTime() - t0;
       double rate = n / (nanos / 1e9);
-      String note = String.format("%.0f%% of the bare client (target >= 70%%)", 100 * rate / bare);
+      String note =
+          String.format("%.0f%% of the bare client (target >= 70%%); ", 100 * rate / bare)
+              + MachineCpu.since(cpu, n);
       return new Measured(
           n,
           nanos,
@@ -257,7 +266,11 @@ final class RelayScenarios {
   }
 
   private static byte[] body(int i) {
-    return Load.payload(i).getBytes(StandardCharsets.UTF_8);
+    return utf8(Load.payload(i));
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   /** RabbitMQ: one durable queue, purged before each row, reached through the default exchange. */
@@ -284,11 +297,19 @@ final class RelayScenarios {
           (seq, multiple) -> settle(pending, seq, multiple, null),
           (seq, multiple) -> settle(pending, seq, multiple, "nacked"));
       return i -> {
-        AMQP.BasicProperties props =
-            MessageProperties.PERSISTENT_TEXT_PLAIN
-                .builder()
+        Map<String, Object> headers = new HashMap<>();
+        headers.put(Relay.ID_HEADER, (long) i);
+        headers.put(Relay.QUEUE_HEADER, QUEUE);
+        if (keys != 0) {
+          headers.put(Relay.ORDERING_KEY_HEADER, "key-" + i % keys);
+        }
+        AMQP.BasicProperties props = // what the relay's sink sets
+            new AMQP.BasicProperties.Builder()
                 .messageId(Integer.toString(i))
-                .headers(keys == 0 ? null : Map.of("pgbroker-ordering-key", "key-" + i % keys))
+                .contentType("application/json")
+                .deliveryMode(2)
+                .timestamp(new Date())
+                .headers(headers)
                 .build();
         CompletableFuture<Void> f = new CompletableFuture<>();
         synchronized (ch) {
@@ -379,9 +400,15 @@ final class RelayScenarios {
       producer.partitionsFor(topic); // metadata before the clock starts, as the relay's warm-up
       return i -> {
         byte[] key = keys == 0 ? null : ("key-" + i % keys).getBytes(StandardCharsets.UTF_8);
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, key, body(i));
+        record.headers().add(Relay.ID_HEADER, utf8(Integer.toString(i))); // as the relay's sink
+        record.headers().add(Relay.QUEUE_HEADER, utf8(QUEUE));
+        if (key != null) {
+          record.headers().add(Relay.ORDERING_KEY_HEADER, key);
+        }
         CompletableFuture<Void> f = new CompletableFuture<>();
         producer.send(
-            new ProducerRecord<>(topic, key, body(i)),
+            record,
             (m, e) -> {
               if (e == null) {
                 f.complete(null);

@@ -73,6 +73,8 @@ declare
   keyed_dead bigint[]; -- of those, leases that ran out on their last attempt
   keys text[];       -- their keys whose advisory lock this reader holds
   free text[];       -- of those, keys with no live lease whose earliest message can run
+  alone_keys text[]; -- of those, keys with no message but the ones this reader picked
+  alone_run bigint[]; -- their messages
   blockers bigint[]; -- what holds the other locked keys: their live lease or earliest message
   held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
   run bigint[];      -- the messages leased in runs, in key and id order
@@ -179,14 +181,36 @@ begin
           and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
     end if;
 
+    -- A key none of whose messages lies beyond the ones this reader picked (as with a key of one
+    -- message) has no lease and nothing before them: those are its run, when they fit in one.
+    -- One short probe per key instead of the state below, which the other keys go through.
+    with picked as (
+      select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
+    ), alone as (
+      select p.k, p.ids from unnest(keys) k(k) join picked p on p.k = k.k
+      where cardinality(p.ids) <= run_max
+        and (select count(*) = cardinality(p.ids) and bool_and(h.id = any (p.ids))
+             from (select h.id from {{schema}}.message h
+                   where h.queue = cfg.name and h.ordering_key = k.k
+                   limit cardinality(p.ids) + 1) h)
+    )
+    select array_agg(a.k), (select array_agg(x) from alone a2, unnest(a2.ids) x),
+           array(select k from unnest(keys) k except select a3.k from alone a3)
+    into alone_keys, alone_run, keys
+    from alone a;
+
     -- Per key: its live leases, its earliest message, and the run that could start there
     -- (from the earliest on, while the next one is picked or parked; empty when the earliest
     -- is neither, as when it is not due yet). A key with a live lease needs neither. Due
     -- messages of a free key that this reader did not pick (behind its picked ones, or the
     -- earliest itself) it locks, skipping those another reader holds, and looks again: they join
     -- the run at once, where they would otherwise be picked later only to be parked behind it.
+    free := null;
+    blockers := null;
+    run := null;
     widened := false;
     loop
+      exit when cardinality(keys) = 0;
       with picked as (
         select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
       ), busy as (
@@ -230,6 +254,8 @@ begin
       widened := true;
     end loop;
 
+    free := alone_keys || free;
+    run := alone_run || run;
     if blockers is not null then
       with locked as (
         select m.id, m.ordering_key from {{schema}}.message m

@@ -71,10 +71,10 @@ declare
   keyed bigint[];    -- picked messages with a key
   keyed_keys text[]; -- their keys, element by element
   keyed_dead bigint[]; -- of those, leases that ran out on their last attempt
-  keys text[];       -- their keys whose advisory lock this reader holds
+  keys text[];       -- their keys whose advisory lock this reader holds (later: those of them
+                     -- that have other messages)
   free text[];       -- of those, keys with no live lease whose earliest message can run
-  alone_keys text[]; -- of those, keys with no message but the ones this reader picked
-  alone_run bigint[]; -- their messages
+  alone_run bigint[]; -- picked messages of keys that have no others: leased without more ado
   blockers bigint[]; -- what holds the other locked keys: their live lease or earliest message
   held text[];       -- keys whose blocker this reader could share-lock: their picked ones park
   run bigint[];      -- the messages leased in runs, in key and id order
@@ -145,131 +145,130 @@ begin
     where pg_try_advisory_xact_lock({{schema}}._key_lock(cfg.name, k.k));
     exit when keys is null;
     key_locks := key_locks + cardinality(keys);
-    -- The keys' other leases, in one probe per key: live ones hold their key; run-out ones
-    -- this reader takes over, and a key with one it cannot lock waits for a later read.
-    -- (The probe per key is forced, "offset 0" keeping the subquery apart: planned as one scan,
-    -- a generic plan walked every lease of the queue, a worker's whole window, testing each
-    -- against every key.)
-    with leased as (
-      select h.id, h.ordering_key, h.visible_at <= t as lapsed
-      from unnest(keys) k(k),
-      lateral (select h.id, h.ordering_key, h.visible_at from {{schema}}.message h
-               where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
-               offset 0) h
-      where not h.id = any (keyed)
-    ), taken as (
-      select h.id, h.ordering_key from {{schema}}.message h
-      where h.id = any (array(select l.id from leased l where l.lapsed)) and h.lease is not null
-        and h.visible_at <= t
-      for update skip locked
-    )
-    select keyed || array(select t.id from taken t),
-           keyed_keys || array(select t.ordering_key from taken t),
-           array(select t.id from taken t),
-           array(select k from unnest(keys) k
-                 where not exists (select 1 from leased l
-                                   where l.ordering_key = k and l.lapsed
-                                     and l.id not in (select t.id from taken t))),
-           array(select l.id from leased l where not l.lapsed),
-           array(select l.ordering_key from leased l where not l.lapsed)
-    into keyed, keyed_keys, took, keys, live, live_keys;
-    exit when cardinality(keys) = 0;
-    if keyed_dead is not null or took <> '{}' then
-      perform {{schema}}._bury_expired(cfg, array(
-        select m.id from {{schema}}.message m
-        where m.id = any (keyed) and m.ordering_key = any (keys)
-          and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
-    end if;
-
     -- A key none of whose messages lies beyond the ones this reader picked (as with a key of one
-    -- message) has no lease and nothing before them: those are its run, when they fit in one.
-    -- One short probe per key instead of the state below, which the other keys go through.
+    -- message) has no lease and nothing before them: those are its run, when they fit in one and
+    -- none has used up its attempts. One short probe per key instead of the lease probe and the
+    -- state below, which only the other keys go through.
     with picked as (
       select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
     ), alone as (
       select p.k, p.ids from unnest(keys) k(k) join picked p on p.k = k.k
-      where cardinality(p.ids) <= run_max
+      where keyed_dead is null and cardinality(p.ids) <= run_max
         and (select count(*) = cardinality(p.ids) and bool_and(h.id = any (p.ids))
              from (select h.id from {{schema}}.message h
                    where h.queue = cfg.name and h.ordering_key = k.k
                    limit cardinality(p.ids) + 1) h)
     )
-    select array_agg(a.k), (select array_agg(x) from alone a2, unnest(a2.ids) x),
-           array(select k from unnest(keys) k except select a3.k from alone a3)
-    into alone_keys, alone_run, keys
-    from alone a;
+    select (select array_agg(x) from alone a, unnest(a.ids) x),
+           array(select k from unnest(keys) k except select a.k from alone a)
+    into alone_run, keys;
 
-    -- Per key: its live leases, its earliest message, and the run that could start there
-    -- (from the earliest on, while the next one is picked or parked; empty when the earliest
-    -- is neither, as when it is not due yet). A key with a live lease needs neither. Due
-    -- messages of a free key that this reader did not pick (behind its picked ones, or the
-    -- earliest itself) it locks, skipping those another reader holds, and looks again: they join
-    -- the run at once, where they would otherwise be picked later only to be parked behind it.
     free := null;
     blockers := null;
     run := null;
-    widened := false;
-    loop
-      exit when cardinality(keys) = 0;
-      with picked as (
-        select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
-      ), busy as (
-        select b.k, array_agg(b.id) as ids from unnest(live, live_keys) b(id, k) group by b.k
-      ), state as materialized ( -- once per key, not once per use
-        select k.k, b.ids as live, f.first, f.due, f.wait,
-               case when f.stop is null then f.ids
-                    when f.stop > f.first
-                    then array(select x from unnest(f.ids) x where x < f.stop)
-               end as run
-        from unnest(keys) k(k)
-        left join busy b on b.k = k.k
-        left join picked p on p.k = k.k
-        left join lateral ( -- plain aggregates: a window or a sorted aggregate costs more per key
-          select min(h.id) as first, array_agg(h.id) as ids,
-                 min(h.id) filter (where not (h.id = any (p.ids) or h.visible_at = 'infinity'))
-                   as stop, -- where the run ends
-                 array_agg(h.id) filter (where h.visible_at <= t and not h.id = any (p.ids))
-                   as due, -- not picked
-                 min(h.id) filter (where h.visible_at > t and h.visible_at < 'infinity')
-                   as wait -- not due: what no lock lets the run pass
-          from (select h.id, h.visible_at from {{schema}}.message h
-                where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
-                order by h.id limit run_max) h) f on true
+    if cardinality(keys) > 0 then
+      -- The keys' other leases, in one probe per key: live ones hold their key; run-out ones
+      -- this reader takes over, and a key with one it cannot lock waits for a later read.
+      -- (The probe per key is forced, "offset 0" keeping the subquery apart: planned as one scan,
+      -- a generic plan walked every lease of the queue, a worker's whole window, testing each
+      -- against every key.)
+      with leased as (
+        select h.id, h.ordering_key, h.visible_at <= t as lapsed
+        from unnest(keys) k(k),
+        lateral (select h.id, h.ordering_key, h.visible_at from {{schema}}.message h
+                 where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
+                 offset 0) h
+        where not h.id = any (keyed)
+      ), taken as (
+        select h.id, h.ordering_key from {{schema}}.message h
+        where h.id = any (array(select l.id from leased l where l.lapsed)) and h.lease is not null
+          and h.visible_at <= t
+        for update skip locked
       )
-      select array_agg(s.k) filter (where s.live is null and s.run is not null),
-             array_agg(b.id) filter (where b.id is not null),
-             (select array_agg(x) from state s2, unnest(s2.run) x where s2.live is null),
-             (select array_agg(x) from state s3, unnest(s3.due) x
-              where s3.wait is null or x < s3.wait)
-      into free, blockers, run, more
-      from state s
-      left join lateral unnest(case when s.live is not null then s.live
-                                    when s.run is null then array[s.first] end) b(id) on true;
-      exit when more is null or widened;
-      select keyed || array_agg(m.id), keyed_keys || array_agg(m.ordering_key)
-      into keyed, keyed_keys
-      from (select m.id, m.ordering_key from {{schema}}.message m
-            where m.id = any (more) and m.visible_at <= t and m.lease is null
-            for update skip locked) m;
-      widened := true;
-    end loop;
+      select keyed || array(select t.id from taken t),
+             keyed_keys || array(select t.ordering_key from taken t),
+             array(select t.id from taken t),
+             array(select k from unnest(keys) k
+                   where not exists (select 1 from leased l
+                                     where l.ordering_key = k and l.lapsed
+                                       and l.id not in (select t.id from taken t))),
+             array(select l.id from leased l where not l.lapsed),
+             array(select l.ordering_key from leased l where not l.lapsed)
+      into keyed, keyed_keys, took, keys, live, live_keys;
+      if keyed_dead is not null or took <> '{}' then
+        perform {{schema}}._bury_expired(cfg, array(
+          select m.id from {{schema}}.message m
+          where m.id = any (keyed) and m.ordering_key = any (keys)
+            and m.lease is not null and m.attempt >= coalesce(m.max_attempts, cfg.max_attempts)));
+      end if;
 
-    free := alone_keys || free;
-    run := alone_run || run;
-    if blockers is not null then
-      with locked as (
-        select m.id, m.ordering_key from {{schema}}.message m
-        where m.id = any (blockers) for share skip locked
-      ), wanted as (
-        select m.ordering_key, count(*) as n from {{schema}}.message m
-        where m.id = any (blockers) group by m.ordering_key
-      )
-      select array_agg(w.ordering_key) into held
-      from wanted w
-      where w.n = (select count(*) from locked l where l.ordering_key = w.ordering_key);
+      -- Per key: its live leases, its earliest message, and the run that could start there
+      -- (from the earliest on, while the next one is picked or parked; empty when the earliest
+      -- is neither, as when it is not due yet). A key with a live lease needs neither. Due
+      -- messages of a free key that this reader did not pick (behind its picked ones, or the
+      -- earliest itself) it locks, skipping those another reader holds, and looks again: they join
+      -- the run at once, where they would otherwise be picked later only to be parked behind it.
+      widened := false;
+      loop
+        exit when cardinality(keys) = 0;
+        with picked as (
+          select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
+        ), busy as (
+          select b.k, array_agg(b.id) as ids from unnest(live, live_keys) b(id, k) group by b.k
+        ), state as materialized ( -- once per key, not once per use
+          select k.k, b.ids as live, f.first, f.due, f.wait,
+                 case when f.stop is null then f.ids
+                      when f.stop > f.first
+                      then array(select x from unnest(f.ids) x where x < f.stop)
+                 end as run
+          from unnest(keys) k(k)
+          left join busy b on b.k = k.k
+          left join picked p on p.k = k.k
+          left join lateral ( -- plain aggregates: a window or a sorted aggregate costs more per key
+            select min(h.id) as first, array_agg(h.id) as ids,
+                   min(h.id) filter (where not (h.id = any (p.ids) or h.visible_at = 'infinity'))
+                     as stop, -- where the run ends
+                   array_agg(h.id) filter (where h.visible_at <= t and not h.id = any (p.ids))
+                     as due, -- not picked
+                   min(h.id) filter (where h.visible_at > t and h.visible_at < 'infinity')
+                     as wait -- not due: what no lock lets the run pass
+            from (select h.id, h.visible_at from {{schema}}.message h
+                  where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
+                  order by h.id limit run_max) h) f on true
+        )
+        select array_agg(s.k) filter (where s.live is null and s.run is not null),
+               array_agg(b.id) filter (where b.id is not null),
+               (select array_agg(x) from state s2, unnest(s2.run) x where s2.live is null),
+               (select array_agg(x) from state s3, unnest(s3.due) x
+                where s3.wait is null or x < s3.wait)
+        into free, blockers, run, more
+        from state s
+        left join lateral unnest(case when s.live is not null then s.live
+                                      when s.run is null then array[s.first] end) b(id) on true;
+        exit when more is null or widened;
+        select keyed || array_agg(m.id), keyed_keys || array_agg(m.ordering_key)
+        into keyed, keyed_keys
+        from (select m.id, m.ordering_key from {{schema}}.message m
+              where m.id = any (more) and m.visible_at <= t and m.lease is null
+              for update skip locked) m;
+        widened := true;
+      end loop;
+
+      if blockers is not null then
+        with locked as (
+          select m.id, m.ordering_key from {{schema}}.message m
+          where m.id = any (blockers) for share skip locked
+        ), wanted as (
+          select m.ordering_key, count(*) as n from {{schema}}.message m
+          where m.id = any (blockers) group by m.ordering_key
+        )
+        select array_agg(w.ordering_key) into held
+        from wanted w
+        where w.n = (select count(*) from locked l where l.ordering_key = w.ordering_key);
+      end if;
     end if;
 
-    if free is not null then
+    if free is not null or alone_run is not null then
       -- One token per key's run, unguessable through the salt; updating by id keeps this an
       -- index probe per message (a join was planned as a scan of the whole table).
       salt := gen_random_uuid()::text;
@@ -279,7 +278,7 @@ begin
             visible_at = clock_timestamp() + vt * interval '1 millisecond',
             errors = case when m.lease is null then m.errors
                      else m.errors || jsonb_build_array({{schema}}._expired(m.attempt, t)) end
-        where m.id = any (run)
+        where m.id = any (alone_run || run)
         returning m.id, m.lease, m.attempt, m.payload, m.headers, m.enqueued_at, m.priority,
                   m.ordering_key;
       get diagnostics got = row_count;
@@ -288,8 +287,9 @@ begin
 
     -- Picked messages of keys that stay held (or were just leased) wait parked; their expired
     -- leases end here, recorded as an attempt.
-    rest := array(select unnest(keyed) except select unnest(run));
     got := 0;
+    rest := case when held is not null or free is not null
+            then array(select unnest(keyed) except select unnest(alone_run || run)) end;
     if rest <> '{}' then
       update {{schema}}.message m
       set visible_at = 'infinity', lease = null,

@@ -27,6 +27,12 @@ final class Report {
 
   private Report() {}
 
+  /** A ratio in whole percent, or to a tenth where whole ones would round it onto its target. */
+  private static String percent(Results.Ratio r) {
+    String whole = Results.pct(r.value());
+    return (">= " + whole).equals(r.target()) ? String.format("%.1f%%", r.value() * 100) : whole;
+  }
+
   static String table(Results results) {
     List<String[]> rows = new ArrayList<>();
     for (Results.Figure f : results.figures()) {
@@ -38,7 +44,7 @@ final class Report {
               ? Results.ms(r.value()) + " ms"
               : r.key().startsWith("heap") || r.key().endsWith("slowdown") || r.value() >= 1.5
                   ? String.format("%.2fx", r.value())
-                  : Results.pct(r.value());
+                  : percent(r);
       String verdict =
           r.target() == null
               ? "(no target)"

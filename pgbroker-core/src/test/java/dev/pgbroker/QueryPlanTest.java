@@ -89,10 +89,7 @@ class QueryPlanTest {
         String ids = got.stream().map(d -> Long.toString(d.id())).toList().toString();
         String leases = got.stream().map(d -> "'" + d.lease() + "'").toList().toString();
         if (call == 7) { // the plan a long-lived connection keeps
-          s.execute(
-              "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
-                  + " set auto_explain.log_level = notice; set client_min_messages = notice");
-          s.clearWarnings();
+          explainFromHere(s);
         }
         s.execute(
             "select count(*) from "
@@ -130,10 +127,7 @@ class QueryPlanTest {
       assumeAutoExplain(s);
       for (int call = 1; call <= 7; call++) {
         if (call == 7) { // the plan a long-lived connection keeps, with 300 leases live
-          s.execute(
-              "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
-                  + " set auto_explain.log_level = notice; set client_min_messages = notice");
-          s.clearWarnings();
+          explainFromHere(s);
         }
         s.execute("select count(*) from " + schema.name() + ".read('keys', 50)");
       }
@@ -163,16 +157,21 @@ class QueryPlanTest {
     try (Connection c = ds.getConnection();
         Statement s = c.createStatement()) {
       assumeAutoExplain(s);
-      s.execute(
-          "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
-              + " set auto_explain.log_level = notice; set client_min_messages = notice;"
-              + " set enable_seqscan = on");
-      s.clearWarnings();
+      s.execute("set enable_seqscan = on");
+      explainFromHere(s);
       s.execute(sqlTemplate.replace("%s", schema.name()));
       String plans = String.join("\n", warnings(s));
       s.execute("reset all");
       return plans;
     }
+  }
+
+  /** From here on, every statement's plan comes back as a notice, nested statements' too. */
+  private static void explainFromHere(Statement s) throws SQLException {
+    s.execute(
+        "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;"
+            + " set auto_explain.log_level = notice; set client_min_messages = notice");
+    s.clearWarnings();
   }
 
   private static void assumeAutoExplain(Statement s) {

@@ -38,17 +38,17 @@ record MachineCpu(long busyTicks, long totalTicks) {
 
   /**
    * Since {@code start}: the share of all cores that was busy, and the CPU milliseconds per
-   * message, as a note ("CPU 96% busy, 0.061 ms a message"); empty without {@code /proc/stat}.
+   * message, as a note ("CPU 96% busy, 0.061 ms a message"); null without {@code /proc/stat}.
    */
   static String since(Optional<MachineCpu> start, long messages) {
     Optional<MachineCpu> end = now();
     if (start.isEmpty() || end.isEmpty() || messages <= 0) {
-      return "";
+      return null;
     }
     long busy = end.get().busyTicks - start.get().busyTicks;
     long total = end.get().totalTicks - start.get().totalTicks;
     if (total <= 0) {
-      return "";
+      return null;
     }
     return String.format(
         "CPU %.0f%% busy, %.3f ms a message", 100.0 * busy / total, busy * TICK_MS / messages);

@@ -158,9 +158,10 @@ final class RelayScenarios {
       awaitAcked(ds, n + 1);
       long nanos = System.nanoTime() - t0;
       double rate = n / (nanos / 1e9);
+      String cpuNote = MachineCpu.since(cpu, n);
       String note =
-          String.format("%.0f%% of the bare client (target >= 70%%); ", 100 * rate / bare)
-              + MachineCpu.since(cpu, n);
+          String.format("%.0f%% of the bare client (target >= 70%%)", 100 * rate / bare)
+              + (cpuNote == null ? "" : "; " + cpuNote);
       return new Measured(
           n,
           nanos,

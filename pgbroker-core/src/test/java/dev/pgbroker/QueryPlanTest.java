@@ -136,13 +136,43 @@ class QueryPlanTest {
       String probe =
           plans.stream().filter(p -> p.contains("with leased as")).findFirst().orElseThrow();
       assertThat(probe)
-          .contains("message_ordering_leased", "AND (ordering_key = k.k))")
+          .contains("using message_ordering_leased on message h", "AND (ordering_key = k.k))")
           .doesNotContain("Filter: ((ordering_key = ANY");
-      // the probe that settles a key whose only messages are the picked ones: of that key alone
-      String alone = plans.stream().filter(p -> p.contains("alone as")).findFirst().orElseThrow();
-      assertThat(alone)
-          .contains("using message_ordering on message h", "AND (ordering_key = k.k))");
+      // A key's first messages, for its state and for the probe that settles a key whose only
+      // messages are the picked ones: its unleased and its leased messages merged in id order, of
+      // that key alone, not all its messages sorted.
+      for (String part : List.of("state as", "alone as")) {
+        String head = plans.stream().filter(p -> p.contains(part)).findFirst().orElseThrow();
+        assertThat(head)
+            .contains(
+                "Merge Append",
+                "using message_ordering on message h",
+                "using message_ordering_leased on message h",
+                "AND (ordering_key = k.k))")
+            .doesNotContain("Sort  ", "Seq Scan on message");
+      }
     }
+  }
+
+  @Test
+  void readsBehindAHeldKeyProbeItsLeaseAlone() throws Exception {
+    // A key's backlog analysed while none of it was leased: when one index held the key's leased
+    // and unleased messages alike, the planner took the lease probe for half the key and scanned
+    // the whole table instead (80 ms a read, not 22, with 100,000 waiting: measured).
+    schema.execute("delete from %s.message"); // the key's backlog is most of the table
+    broker.createQueue("held");
+    for (int i = 0; i < 5; i++) {
+      broker.sendBatch(
+          "held",
+          IntStream.range(0, 1000).boxed().toList(),
+          SendOptions.none().orderingKey("held"));
+    }
+    schema.execute("analyze %s.message");
+    assertThat(broker.read("held", 1, Duration.ofHours(1))).hasSize(1);
+
+    assertThat(plansOf("select * from %s.read('held', 100)"))
+        .doesNotContain("Seq Scan on message")
+        .contains("message_ordering_leased");
   }
 
   @Test

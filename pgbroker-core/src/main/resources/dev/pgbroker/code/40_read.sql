@@ -53,6 +53,20 @@ language sql as $$
   select cfg.name, count(*), count(*) from expired having count(*) > 0;
 $$;
 
+-- A key's first n messages in id order, leased or not: its two indexes merged.
+create function {{schema}}._key_head(q text, k text, n integer)
+returns table (id bigint, visible_at timestamptz) language sql stable as $$
+  select f.id, f.visible_at
+  from ((select h.id, h.visible_at from {{schema}}.message h
+         where h.queue = q and h.ordering_key = k and h.lease is null
+         order by h.id limit n)
+        union all
+        (select h.id, h.visible_at from {{schema}}.message h
+         where h.queue = q and h.ordering_key = k and h.lease is not null
+         order by h.id limit n)
+        order by 1 limit n) f;
+$$;
+
 -- Leases up to max_messages deliverable messages, at most run_max per ordering key (a run of
 -- the key's next messages, sharing one lease token). Lease expiry counts from this statement on
 -- the database clock.
@@ -155,9 +169,7 @@ begin
       select p.k, p.ids from unnest(keys) k(k) join picked p on p.k = k.k
       where keyed_dead is null and cardinality(p.ids) <= run_max
         and (select count(*) = cardinality(p.ids) and bool_and(h.id = any (p.ids))
-             from (select h.id from {{schema}}.message h
-                   where h.queue = cfg.name and h.ordering_key = k.k
-                   limit cardinality(p.ids) + 1) h)
+             from {{schema}}._key_head(cfg.name, k.k, cardinality(p.ids) + 1) h)
     )
     select (select array_agg(x) from alone a, unnest(a.ids) x),
            array(select k from unnest(keys) k except select a.k from alone a)
@@ -232,9 +244,8 @@ begin
                      as due, -- not picked
                    min(h.id) filter (where h.visible_at > t and h.visible_at < 'infinity')
                      as wait -- not due: what no lock lets the run pass
-            from (select h.id, h.visible_at from {{schema}}.message h
-                  where h.queue = cfg.name and h.ordering_key = k.k and b.ids is null
-                  order by h.id limit run_max) h) f on true
+            from {{schema}}._key_head(cfg.name, k.k, run_max) h
+            where b.ids is null) f on true
         )
         select array_agg(s.k) filter (where s.live is null and s.run is not null),
                array_agg(b.id) filter (where b.id is not null),
@@ -333,8 +344,7 @@ begin
   -- (By id: a join here was planned as a scan of the whole table for 'infinity'.)
   update {{schema}}.message m set visible_at = least(m.enqueued_at, clock_timestamp())
   where m.visible_at = 'infinity' and m.id = any (array(
-    select (select h.id from {{schema}}.message h
-            where h.queue = q and h.ordering_key = k.k order by h.id limit 1)
+    select (select h.id from {{schema}}._key_head(q, k.k, 1) h)
     from (select distinct k from unnest(keys) k) k
     where not exists (select 1 from {{schema}}.message h
                       where h.queue = q and h.ordering_key = k.k and h.lease is not null

@@ -4,6 +4,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -30,6 +31,13 @@ final class Load {
     Measured(long count, long nanos) {
       this(count, nanos, null, Map.of());
     }
+  }
+
+  /** The middle one of some runs of the same measurement, by time taken. */
+  static Measured median(List<Measured> runs) {
+    List<Measured> sorted = new ArrayList<>(runs);
+    sorted.sort(Comparator.comparingLong(Measured::nanos));
+    return sorted.get(sorted.size() / 2);
   }
 
   /** Something measured that may fail; a failure becomes a FAILED row and the run goes on. */

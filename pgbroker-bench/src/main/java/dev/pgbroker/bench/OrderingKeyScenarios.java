@@ -13,7 +13,6 @@ import dev.pgbroker.bench.Load.Msg;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,9 +134,7 @@ final class OrderingKeyScenarios {
             if (failed.containsKey(row.key())) {
               throw failed.get(row.key());
             }
-            List<Measured> drains = new ArrayList<>(row.done());
-            drains.sort(Comparator.comparingLong(Measured::nanos));
-            Measured m = drains.get(DRAINS / 2);
+            Measured m = Load.median(row.done());
             return new Measured(
                 m.count(),
                 m.nanos(),

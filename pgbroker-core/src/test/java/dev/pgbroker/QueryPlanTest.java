@@ -156,9 +156,9 @@ class QueryPlanTest {
 
   @Test
   void readsBehindAHeldKeyProbeItsLeaseAlone() throws Exception {
-    // A key's backlog analysed while none of it was leased: when one index held the key's leased
-    // and unleased messages alike, the planner took the lease probe for half the key and scanned
-    // the whole table instead (80 ms a read, not 22, with 100,000 waiting: measured).
+    // A key's backlog analysed while none of it was leased. With one index telling leased from
+    // unleased by a boolean column (tried, not kept) the planner took the lease probe for half
+    // the key and scanned the whole table (80 ms a read, not 22, with 100,000 waiting: measured).
     schema.execute("delete from %s.message"); // the key's backlog is most of the table
     broker.createQueue("held");
     for (int i = 0; i < 5; i++) {

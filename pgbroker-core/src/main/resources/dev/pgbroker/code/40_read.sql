@@ -53,16 +53,18 @@ language sql as $$
   select cfg.name, count(*), count(*) from expired having count(*) > 0;
 $$;
 
--- A key's first n messages in id order, leased or not: its two indexes merged.
+-- A key's first n messages in id order, leased or not: the two ranges of message_ordering
+-- merged. (Leased or not, "(lease is not null)::int", is spelled as the index spells it, so that
+-- the planner matches the two.)
 create function {{schema}}._key_head(q text, k text, n integer)
 returns table (id bigint, visible_at timestamptz) language sql stable as $$
   select f.id, f.visible_at
   from ((select h.id, h.visible_at from {{schema}}.message h
-         where h.queue = q and h.ordering_key = k and h.lease is null
+         where h.queue = q and h.ordering_key = k and (h.lease is not null)::int = 0
          order by h.id limit n)
         union all
         (select h.id, h.visible_at from {{schema}}.message h
-         where h.queue = q and h.ordering_key = k and h.lease is not null
+         where h.queue = q and h.ordering_key = k and (h.lease is not null)::int = 1
          order by h.id limit n)
         order by 1 limit n) f;
 $$;
@@ -169,7 +171,10 @@ begin
       select p.k, p.ids from unnest(keys) k(k) join picked p on p.k = k.k
       where keyed_dead is null and cardinality(p.ids) <= run_max
         and (select count(*) = cardinality(p.ids) and bool_and(h.id = any (p.ids))
-             from {{schema}}._key_head(cfg.name, k.k, cardinality(p.ids) + 1) h)
+             from (select h.id from {{schema}}.message h -- in the index's order: one descent
+                   where h.queue = cfg.name and h.ordering_key = k.k
+                   order by (h.lease is not null)::int, h.id
+                   limit cardinality(p.ids) + 1) h)
     )
     select (select array_agg(x) from alone a, unnest(a.ids) x),
            array(select k from unnest(keys) k except select a.k from alone a)
@@ -188,7 +193,8 @@ begin
         select h.id, h.ordering_key, h.visible_at <= t as lapsed
         from unnest(keys) k(k),
         lateral (select h.id, h.ordering_key, h.visible_at from {{schema}}.message h
-                 where h.queue = cfg.name and h.ordering_key = k.k and h.lease is not null
+                 where h.queue = cfg.name and h.ordering_key = k.k
+                   and (h.lease is not null)::int = 1
                  offset 0) h
         where not h.id = any (keyed)
       ), taken as (
@@ -347,8 +353,8 @@ begin
     select (select h.id from {{schema}}._key_head(q, k.k, 1) h)
     from (select distinct k from unnest(keys) k) k
     where not exists (select 1 from {{schema}}.message h
-                      where h.queue = q and h.ordering_key = k.k and h.lease is not null
-                        and h.visible_at > clock_timestamp())));
+                      where h.queue = q and h.ordering_key = k.k
+                        and (h.lease is not null)::int = 1 and h.visible_at > clock_timestamp())));
   get diagnostics n = row_count;
   if n > 0 then
     -- Wake the workers at this commit: a settle that frees a backlog is the only news of it.

@@ -1,6 +1,6 @@
 -- Version 12: a key's messages in one index again, leased ones apart within it by an integer
 -- column, so that the probe for a key with no message but the ones a read picked descends once
--- instead of into two indexes (a keyed read of 500 over 10,000 keys: 8.3-9.8 -> 7.2-7.7 ms). A
+-- instead of into two indexes (a keyed read of 500 over 10,000 keys: 8.3-8.7 -> 7.6-8.0 ms). A
 -- keyed lease still writes three index entries: the primary key's, message_fetch's and this one's.
 -- An integer, not a boolean: the planner estimates "= 1" from the index's statistics, where it
 -- took a boolean column's condition for half the key and scanned the table for a held key's

@@ -130,24 +130,33 @@ final class RelayProbe {
   private static final String ACKED =
       "select coalesce(sum(acked), 0) from " + SCHEMA + ".counter where queue = ?";
 
-  /** Message i has key i % keys, sent in key order: each key's messages in their own order. */
+  /**
+   * Message i has key i % keys, sent as the bench's relay rows send them: in blocks of 1,000, each
+   * key's share of a block in one batch, so a key's messages are in their own order and the keys
+   * interleave every block.
+   */
   private static void sendInOneTransaction(Broker broker, HikariDataSource ds, int n, int keys)
       throws Exception {
     try (Connection tx = ds.getConnection()) {
       tx.setAutoCommit(false);
-      List<Object> all = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        all.add(Json.of("{\"i\":" + i + "}"));
-      }
-      if (keys == 0) {
-        broker.sendBatch(tx, QUEUE, all, SendOptions.none());
-      }
-      for (int k = 0; k < keys; k++) {
-        List<Object> mine = new ArrayList<>();
-        for (int i = k; i < n; i += keys) {
-          mine.add(all.get(i));
+      for (int from = 0; from < n; from += 1000) {
+        List<Object> block = new ArrayList<>();
+        for (int i = from; i < Math.min(n, from + 1000); i++) {
+          block.add(Json.of("{\"i\":" + i + "}"));
         }
-        broker.sendBatch(tx, QUEUE, mine, SendOptions.none().orderingKey("key-" + k));
+        if (keys == 0) {
+          broker.sendBatch(tx, QUEUE, block, SendOptions.none());
+          continue;
+        }
+        for (int k = 0; k < keys; k++) {
+          List<Object> mine = new ArrayList<>();
+          for (int i = k; i < block.size(); i += keys) {
+            mine.add(block.get(i));
+          }
+          if (!mine.isEmpty()) {
+            broker.sendBatch(tx, QUEUE, mine, SendOptions.none().orderingKey("key-" + k));
+          }
+        }
       }
       tx.commit();
     }

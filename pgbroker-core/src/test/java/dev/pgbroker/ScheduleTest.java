@@ -13,6 +13,8 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,22 +102,27 @@ class ScheduleTest {
   void missedTicksAreSkippedOrCaughtUpOldestFirstWithinTheBound(Broker broker, TestSchema s)
       throws Exception {
     broker.createQueue("daily");
-    broker.schedules().put("skip", "daily", Schedule.cron("0 0 * * *").payload(Map.of("s", 1)));
+    // A daily tick half a day from now, so that none is due within the grace of this run.
+    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+    ZonedDateTime last = now.plusHours(12).truncatedTo(ChronoUnit.HOURS).minusDays(1);
+    String daily = "0 " + last.getHour() + " * * *";
+    broker.schedules().put("skip", "daily", Schedule.cron(daily).payload(Map.of("s", 1)));
     broker
         .schedules()
-        .put("catch", "daily", Schedule.cron("0 0 * * *").payload(Map.of("s", 2)).catchUp(2));
-    // As if every instance had been down for five days: the next tick is five midnights ago.
-    s.execute(
-        "update %s.schedule set next_at = date_trunc('day', clock_timestamp()) - interval '4"
-            + " days'");
+        .put("catch", "daily", Schedule.cron(daily).payload(Map.of("s", 2)).catchUp(2));
+    // As if every instance had been down for five days: the next tick is five ticks ago.
+    String ticksAgo = "'" + last + "'::timestamptz - interval '%d days'";
+    s.execute("update %s.schedule set next_at = " + ticksAgo.formatted(4));
     s.execute("select %s.fire_schedules()");
 
     assertThat(s.count("select count(*) from %s.schedule_tick where schedule = 'skip'")).isZero();
     assertThat(
             s.count(
-                "select count(*) from %s.schedule_tick where schedule = 'catch' and tick_at in"
-                    + " (date_trunc('day', clock_timestamp()) - interval '4 days',"
-                    + " date_trunc('day', clock_timestamp()) - interval '3 days')"))
+                "select count(*) from %s.schedule_tick where schedule = 'catch' and tick_at in ("
+                    + ticksAgo.formatted(4)
+                    + ", "
+                    + ticksAgo.formatted(3)
+                    + ")"))
         .as("the two oldest missed ticks")
         .isEqualTo(2);
     assertThat(s.count("select count(*) from %s.message")).isEqualTo(2);
@@ -126,6 +133,7 @@ class ScheduleTest {
   @Test
   void schedulesAreListedPausedResumedChangedAndRemoved(Broker broker, TestSchema s) {
     broker.createQueue("reports");
+    Instant start = Instant.now();
     Instant next =
         broker
             .schedules()
@@ -133,7 +141,7 @@ class ScheduleTest {
                 "morning",
                 "reports",
                 Schedule.cron("30 8 * * MON-FRI", ZoneId.of("Europe/Berlin")));
-    assertThat(next).isAfter(Instant.now());
+    assertThat(next).isAfter(start);
     assertThat(
             broker
                 .schedules()
@@ -204,6 +212,7 @@ class ScheduleTest {
         PreparedStatement create =
             c.prepareStatement("select " + s.name() + ".create_queue('q')")) {
       create.execute();
+      Instant start = Instant.now();
       try (PreparedStatement ps =
               c.prepareStatement(
                   "select "
@@ -213,8 +222,7 @@ class ScheduleTest {
                       + " {\"type\": \"job\"}}')");
           ResultSet rs = ps.executeQuery()) {
         rs.next();
-        assertThat(rs.getObject(1, java.time.OffsetDateTime.class).toInstant())
-            .isAfter(Instant.now());
+        assertThat(rs.getObject(1, java.time.OffsetDateTime.class).toInstant()).isAfter(start);
       }
       try (PreparedStatement bad =
           c.prepareStatement(

@@ -37,7 +37,7 @@ create function {{schema}}._bury_expired(cfg {{schema}}.queue, ids bigint[]) ret
 language sql as $$
   with expired as (
     delete from {{schema}}.message m
-    where m.id = any (ids) and m.queue = cfg.name
+    where m.id = any (ids) and m.queue is not distinct from cfg.name -- by id (see 50_settle.sql)
     returning m.*
   ), buried as (
     insert into {{schema}}.dead_letter (id, queue, payload, headers, priority, ordering_key,

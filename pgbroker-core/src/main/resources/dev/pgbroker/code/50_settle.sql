@@ -6,11 +6,17 @@
 -- Each joins its arrays to the message table, and is planned for the arrays it is given: after a
 -- few calls PostgreSQL would otherwise keep a generic plan that guesses ten elements and rescans
 -- the whole array for every message (measured: 216 ms to ack 1,000 messages instead of 6-9 ms).
+-- While the table's statistics predate its rows (a burst right after a bulk send, before
+-- autoanalyze, or with autovacuum off), the planner took the queue's whole range of message_fetch
+-- for a few rows and joined the arrays by a nested loop: an ack of 100 of 20,000 keyed messages
+-- read every message of the queue and compared 10,000 pairs, 6 ms. So the queue is compared with
+-- "is not distinct from", which no index serves, leaving the ids as the only way in, and nested
+-- loops are off, leaving a hash of the arrays: 0.5 ms.
 
 -- Finishes messages: deletes them, or archives them when the queue keeps a retention.
 create function {{schema}}._ack(q text, ids bigint[], leases uuid[])
 returns table (id bigint, lease uuid) language plpgsql
-set plan_cache_mode = force_custom_plan as $$
+set plan_cache_mode = force_custom_plan set enable_nestloop = off as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);
@@ -21,7 +27,7 @@ begin
   with gone as (
     delete from {{schema}}.message m
     using unnest(ids, leases) as u(id, lease)
-    where m.id = u.id and m.lease = u.lease and m.queue = q
+    where m.id = u.id and m.lease = u.lease and m.queue is not distinct from q
       and m.id = any (ids) -- an index probe per id, whatever the join's estimate
     returning m.*
   ), archived as (
@@ -64,7 +70,7 @@ create function {{schema}}._nack(q text, ids bigint[], leases uuid[], delays_ms 
                                  errors text[], dead_letter_now boolean default false,
                                  traces text[] default null, force text default null)
 returns table (id bigint, lease uuid, outcome text) language plpgsql
-set plan_cache_mode = force_custom_plan as $$
+set plan_cache_mode = force_custom_plan set enable_nestloop = off as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);
@@ -88,7 +94,8 @@ begin
              || case when u.tr is null then '{}'
                      else jsonb_build_object('trace', left(u.tr, 4000)) end as entry
     from unnest(ids, leases, delays_ms, errors, traces) as u(id, lease, d, e, tr)
-    join {{schema}}.message m on m.id = u.id and m.lease = u.lease and m.queue = q
+    join {{schema}}.message m on m.id = u.id and m.lease = u.lease
+                               and m.queue is not distinct from q
     where m.id = any (ids) -- an index probe per id, whatever the join's estimate
     for update of m
   ), dead as (
@@ -144,7 +151,7 @@ $$;
 -- out is not revived: its key may have been leased to another consumer since.
 create function {{schema}}._extend(q text, ids bigint[], leases uuid[], extend_ms bigint)
 returns table (id bigint, lease uuid) language plpgsql
-set plan_cache_mode = force_custom_plan as $$
+set plan_cache_mode = force_custom_plan set enable_nestloop = off as $$
 #variable_conflict use_column
 begin
   perform {{schema}}._find_queue(q);
@@ -155,7 +162,7 @@ begin
     update {{schema}}.message m
     set visible_at = clock_timestamp() + extend_ms * interval '1 millisecond'
     from unnest(ids, leases) as u(id, lease)
-    where m.id = u.id and m.lease = u.lease and m.queue = q
+    where m.id = u.id and m.lease = u.lease and m.queue is not distinct from q
       and m.id = any (ids) -- an index probe per id, whatever the join's estimate
       and m.visible_at > clock_timestamp()
     returning m.id, m.lease;
@@ -175,7 +182,7 @@ $$;
 -- the messages are deliverable again at once and the attempt does not count.
 create function {{schema}}._release(q text, ids bigint[], leases uuid[])
 returns table (id bigint, lease uuid) language plpgsql
-set plan_cache_mode = force_custom_plan as $$
+set plan_cache_mode = force_custom_plan set enable_nestloop = off as $$
 #variable_conflict use_column
 declare
   done bigint[];
@@ -187,7 +194,7 @@ begin
     update {{schema}}.message m
     set lease = null, visible_at = clock_timestamp(), attempt = m.attempt - 1
     from unnest(ids, leases) as u(id, lease)
-    where m.id = u.id and m.lease = u.lease and m.queue = q
+    where m.id = u.id and m.lease = u.lease and m.queue is not distinct from q
       and m.id = any (ids) -- an index probe per id, whatever the join's estimate
     returning m.id, u.lease, m.ordering_key
   )

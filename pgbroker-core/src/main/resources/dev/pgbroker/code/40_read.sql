@@ -347,9 +347,10 @@ begin
     return 0; -- (message_parked answers the second test in one probe)
   end if;
   -- Back where it stood before it was parked (it was due then), not behind every due message.
-  -- (By id: a join here was planned as a scan of the whole table for 'infinity'.)
+  -- (By id alone: a join here was planned as a scan of the whole table for 'infinity', and
+  -- "visible_at = 'infinity'" as a condition of message_parked read every parked message.)
   update {{schema}}.message m set visible_at = least(m.enqueued_at, clock_timestamp())
-  where m.visible_at = 'infinity' and m.id = any (array(
+  where m.visible_at is not distinct from 'infinity' and m.id = any (array(
     select (select h.id from {{schema}}._key_head(q, k.k, 1) h)
     from (select distinct k from unnest(keys) k) k
     where not exists (select 1 from {{schema}}.message h

@@ -109,12 +109,19 @@ class QueryPlanTest {
   }
 
   @Test
-  void acksGoByIdWhenTheStatisticsPredateTheQueuesMessages() throws Exception {
-    // A burst sent after the last analyze: the statistics know none of the queue's 5,000
-    // messages. An ack once scanned the queue's whole range of message_fetch for every batch and
-    // compared every pair of the join (6 ms for 100 acks of 20,000 keyed messages, measured).
+  void readsAndAcksKeepToTheirIndexesWhenTheStatisticsPredateTheQueuesMessages() throws Exception {
+    // A burst of 10,000 on a table never analysed: no statistics, and its size unknown. The pick
+    // was once planned as a bitmap of every due message, sorted (3.5 ms against 0.6 for a read of
+    // 500, measured); an ack scanned the queue's whole range of message_fetch and compared every
+    // pair of its join (6 ms for 100 acks of 20,000 keyed messages).
+    schema.execute(
+        "delete from %s.message; delete from pg_statistic where starelid = '%s.message'::regclass;"
+            + " update pg_class set reltuples = -1 where oid = '%s.message'::regclass");
     broker.createQueue("burst");
-    broker.sendBatch("burst", IntStream.range(0, 5_000).boxed().toList());
+    broker.sendBatch("burst", IntStream.range(0, 10_000).boxed().toList());
+    assertThat(plansOf("select count(*) from %s.read('burst', 500)"))
+        .contains("Index Scan using message_fetch")
+        .doesNotContain("Bitmap Heap Scan on message", "Sort  ");
     List<Delivery> got = broker.read("burst", 50);
     String ids = got.stream().map(d -> Long.toString(d.id())).toList().toString();
     String leases = got.stream().map(d -> "'" + d.lease() + "'").toList().toString();
@@ -126,7 +133,7 @@ class QueryPlanTest {
         .contains("Delete on message", "message_pkey", "Hash Join")
         .doesNotContain("message_fetch", "Nested Loop", "Seq Scan on message");
     assertThat(schema.count("select count(*) from %s.message where queue = 'burst'"))
-        .isEqualTo(4_950);
+        .isEqualTo(9_950);
   }
 
   @Test

@@ -72,11 +72,15 @@ $$;
 -- Leases up to max_messages deliverable messages, at most run_max per ordering key (a run of
 -- the key's next messages, sharing one lease token). Lease expiry counts from this statement on
 -- the database clock.
+-- Bitmap scans are off: every statement here either walks message_fetch in its order up to a
+-- limit or probes by id or key. While the statistics predate a burst of 10,000 messages, the pick
+-- was planned as a bitmap of every due message of the queue, sorted: 3.5 ms a read of 500,
+-- against 0.6 ms in the index's order.
 create function {{schema}}._read(q text, max_messages integer, visibility_timeout_ms bigint,
                                  run_max integer)
 returns table (id bigint, lease uuid, attempt integer, payload jsonb, headers jsonb,
                enqueued_at timestamptz, priority integer, ordering_key text)
-language plpgsql as $$
+language plpgsql set enable_bitmapscan = off as $$
 #variable_conflict use_column
 declare
   cfg {{schema}}.queue := {{schema}}._find_queue(q);

@@ -6,7 +6,6 @@ import dev.pgbroker.Broker;
 import dev.pgbroker.Delivery;
 import dev.pgbroker.Json;
 import dev.pgbroker.QueueOptions;
-import dev.pgbroker.SendOptions;
 import dev.pgbroker.relay.Relay;
 import dev.pgbroker.relay.RelayConfig;
 import dev.pgbroker.relay.Sink;
@@ -15,8 +14,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -130,34 +127,12 @@ final class RelayProbe {
   private static final String ACKED =
       "select coalesce(sum(acked), 0) from " + SCHEMA + ".counter where queue = ?";
 
-  /**
-   * Message i has key i % keys, sent as the bench's relay rows send them: in blocks of 1,000, each
-   * key's share of a block in one batch, so a key's messages are in their own order and the keys
-   * interleave every block.
-   */
+  /** Sends the messages as the bench's relay rows do, in one transaction. */
   private static void sendInOneTransaction(Broker broker, HikariDataSource ds, int n, int keys)
       throws Exception {
     try (Connection tx = ds.getConnection()) {
       tx.setAutoCommit(false);
-      for (int from = 0; from < n; from += 1000) {
-        List<Object> block = new ArrayList<>();
-        for (int i = from; i < Math.min(n, from + 1000); i++) {
-          block.add(Json.of("{\"i\":" + i + "}"));
-        }
-        if (keys == 0) {
-          broker.sendBatch(tx, QUEUE, block, SendOptions.none());
-          continue;
-        }
-        for (int k = 0; k < keys; k++) {
-          List<Object> mine = new ArrayList<>();
-          for (int i = k; i < block.size(); i += keys) {
-            mine.add(block.get(i));
-          }
-          if (!mine.isEmpty()) {
-            broker.sendBatch(tx, QUEUE, mine, SendOptions.none().orderingKey("key-" + k));
-          }
-        }
-      }
+      RelayScenarios.sendInBlocks(broker, tx, QUEUE, n, keys, i -> Json.of("{\"i\":" + i + "}"));
       tx.commit();
     }
   }

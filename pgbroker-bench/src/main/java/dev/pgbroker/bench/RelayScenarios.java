@@ -182,25 +182,7 @@ final class RelayScenarios {
       progress.phase("relay: sending " + count(n) + " in one transaction");
       try (java.sql.Connection tx = ds.getConnection()) {
         tx.setAutoCommit(false);
-        for (int from = 0; from < n; from += 1000) {
-          List<Object> batch = new ArrayList<>();
-          for (int i = from; i < Math.min(n, from + 1000); i++) {
-            batch.add(Json.of(Load.payload(i)));
-          }
-          if (keys == 0) {
-            broker.sendBatch(tx, QUEUE, batch, SendOptions.none());
-            continue;
-          }
-          for (int k = 0; k < keys; k++) {
-            List<Object> mine = new ArrayList<>();
-            for (int i = k; i < batch.size(); i += keys) {
-              mine.add(batch.get(i));
-            }
-            if (!mine.isEmpty()) {
-              broker.sendBatch(tx, QUEUE, mine, SendOptions.none().orderingKey("key-" + k));
-            }
-          }
-        }
+        sendInBlocks(broker, tx, QUEUE, n, keys, i -> Json.of(Load.payload(i)));
         progress.phase("relay: relaying " + count(n));
         tx.commit();
       }
@@ -210,6 +192,39 @@ final class RelayScenarios {
       long nanos = System.nanoTime() - t0;
       return new Measured(
           n, nanos, MachineCpu.since(cpu, n), Map.of("deadLettered", relay.stats().deadLettered()));
+    }
+  }
+
+  /**
+   * Sends messages 0..n-1 in {@code tx} in blocks of 1,000, each key's share of a block in one
+   * batch: message i has key i % keys (0: none), so a key's messages are in their own order and the
+   * keys interleave every block.
+   */
+  static void sendInBlocks(
+      Broker broker,
+      java.sql.Connection tx,
+      String queue,
+      int n,
+      int keys,
+      IntFunction<Object> payload) {
+    for (int from = 0; from < n; from += 1000) {
+      List<Object> block = new ArrayList<>();
+      for (int i = from; i < Math.min(n, from + 1000); i++) {
+        block.add(payload.apply(i));
+      }
+      if (keys == 0) {
+        broker.sendBatch(tx, queue, block, SendOptions.none());
+        continue;
+      }
+      for (int k = 0; k < keys; k++) {
+        List<Object> mine = new ArrayList<>();
+        for (int i = k; i < block.size(); i += keys) {
+          mine.add(block.get(i));
+        }
+        if (!mine.isEmpty()) {
+          broker.sendBatch(tx, queue, mine, SendOptions.none().orderingKey("key-" + k));
+        }
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -75,6 +76,13 @@ final class QueueRunner {
   /** Where async slots continue once their stages completed: one handler thread at a time. */
   private final SerialLane continuations;
 
+  /**
+   * Where slots start: a thread each for blocking handlers; for async ones the lane their
+   * continuations run in, since a start only publishes and returns. (Started a thread each, a
+   * relay's fetch of 500 started hundreds of threads that queued on the sink's lock.)
+   */
+  private final Executor slotStarter;
+
   /** Leased units, not yet started. */
   private final Queue<List<Delivery>> buffer = new ConcurrentLinkedQueue<>();
 
@@ -122,6 +130,7 @@ final class QueueRunner {
     this.handlerThreads = handlerThreads;
     this.heartbeats = heartbeats;
     this.continuations = new SerialLane(handlerThreads);
+    this.slotStarter = handling.async() != null ? continuations : handlerThreads;
     this.fetcher =
         new Loop(
             "pgbroker-fetch-" + queue,
@@ -252,7 +261,7 @@ final class QueueRunner {
       }
       if (inFlight.compareAndSet(running, running + 1)) {
         try {
-          handlerThreads.execute(this::slot);
+          slotStarter.execute(this::slot);
         } catch (RejectedExecutionException closing) {
           inFlight.decrementAndGet();
           return;

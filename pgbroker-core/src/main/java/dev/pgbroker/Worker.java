@@ -59,9 +59,9 @@ public final class Worker implements AutoCloseable {
    * throws, when it completes exceptionally or the call throws. The queue's concurrency bounds the
    * stages pending at once; a key's next message is handed over only after the stage of its
    * previous one completed normally. Stages that complete later than the drain timeout of {@link
-   * Worker#close()} are not settled: their messages are redelivered. Once stages complete, the
-   * calls that follow them come from one thread per queue, one at a time: a call that blocks holds
-   * up the queue.
+   * Worker#close()} are not settled: their messages are redelivered. The calls come from one thread
+   * per queue at a time, in turn with the settling of completed stages: a call that blocks holds up
+   * the queue.
    */
   @FunctionalInterface
   public interface AsyncHandler {

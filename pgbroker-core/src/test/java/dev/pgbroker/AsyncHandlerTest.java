@@ -65,6 +65,36 @@ class AsyncHandlerTest {
   }
 
   @Test
+  void callsComeOneAtATimeWhileManyStagesArePending(Broker broker) throws Exception {
+    broker.createQueue("lane");
+    int n = 400;
+    ScheduledExecutorService later = Executors.newScheduledThreadPool(2);
+    AtomicInteger inCall = new AtomicInteger();
+    AtomicInteger mostAtOnce = new AtomicInteger();
+    try (Worker w =
+        broker
+            .worker()
+            .handleAsync(
+                "lane",
+                d -> {
+                  mostAtOnce.accumulateAndGet(inCall.incrementAndGet(), Math::max);
+                  Thread.sleep(0, 200_000); // a call that takes a moment, as a publish does
+                  inCall.decrementAndGet();
+                  CompletableFuture<Void> f = new CompletableFuture<>();
+                  later.schedule(() -> f.complete(null), 1, TimeUnit.MILLISECONDS);
+                  return f;
+                })
+            .concurrency("lane", 200)
+            .start()) {
+      broker.sendBatch("lane", IntStream.range(0, n).boxed().toList());
+      await().atMost(Duration.ofSeconds(30)).until(() -> broker.stats("lane").acked() == n);
+    } finally {
+      later.shutdownNow();
+    }
+    assertThat(mostAtOnce).hasValue(1);
+  }
+
+  @Test
   void aKeysNextMessageWaitsForThePreviousStage(Broker broker) {
     broker.createQueue("ordered");
     int keys = 5;

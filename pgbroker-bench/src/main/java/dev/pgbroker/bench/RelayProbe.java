@@ -1,5 +1,6 @@
 package dev.pgbroker.bench;
 
+import com.rabbitmq.client.Channel;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgbroker.Broker;
@@ -9,16 +10,19 @@ import dev.pgbroker.QueueOptions;
 import dev.pgbroker.relay.Relay;
 import dev.pgbroker.relay.RelayConfig;
 import dev.pgbroker.relay.Sink;
+import dev.pgbroker.relay.testing.RabbitMqServer;
 import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * pgbroker's side of the relay alone: the relay and its worker publishing to a sink that confirms
@@ -33,8 +37,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *     'jdbc:postgresql://127.0.0.1:5432/relaybench?user=postgres' 10000 50 20
  * </pre>
  *
- * <p>Arguments: JDBC URL, messages, ordering keys (0: none), confirm delay in ms (0: at once), and
- * optionally the relay's window (default 256). It drops and recreates the schema {@code
+ * <p>Arguments: JDBC URL, messages, ordering keys (0: none), confirm delay in ms (0: at once; or
+ * {@code rabbitmq}: the real RabbitMQ server of the relay's tests instead of the stand-in sink),
+ * and optionally the relay's window (default 256). It drops and recreates the schema {@code
  * relay_probe} there.
  */
 final class RelayProbe {
@@ -45,12 +50,14 @@ final class RelayProbe {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 4 && args.length != 5) {
-      System.err.println("usage: RelayProbe JDBC-URL MESSAGES KEYS CONFIRM-DELAY-MS [WINDOW]");
+      System.err.println(
+          "usage: RelayProbe JDBC-URL MESSAGES KEYS CONFIRM-DELAY-MS|rabbitmq [WINDOW]");
       System.exit(2);
     }
     int n = Integer.parseInt(args[1]);
     int keys = Integer.parseInt(args[2]);
-    long delayMs = Long.parseLong(args[3]);
+    boolean rabbit = args[3].equals("rabbitmq");
+    long delayMs = rabbit ? 0 : Long.parseLong(args[3]);
     int window = args.length == 5 ? Integer.parseInt(args[4]) : RelayConfig.DEFAULT_WINDOW;
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(args[0]);
@@ -87,42 +94,106 @@ final class RelayProbe {
             };
         // The Kafka address is never used: the sink given replaces the configured one.
         RelayConfig config = RelayConfig.kafka("127.0.0.1:1").queue(QUEUE).window(window).build();
-        try (Relay relay = Relay.start(broker, config, sink)) {
+        try (Relay relay =
+            rabbit ? toRabbitMq(broker, window) : Relay.start(broker, config, sink)) {
           broker.send(QUEUE, Json.of("{}")); // connects and warms up before the clock starts
           awaitAcked(ds, 1);
-          sendInOneTransaction(broker, ds, n, keys);
-          long t0 = System.nanoTime();
-          long first = 0;
-          long last = 0;
-          try (Connection c = ds.getConnection();
-              PreparedStatement ps = c.prepareStatement(ACKED)) {
-            ps.setString(1, QUEUE); // the relayed queue
-            while (acked(ps) < n + 1) {
-              long now = System.nanoTime();
-              first = first == 0 && confirmed.get() >= 2 ? now : first;
-              last = last == 0 && confirmed.get() >= n + 1 ? now : last;
-              Thread.sleep(2);
+          for (int round = 1; round <= ROUNDS; round++) {
+            confirmed.set(0);
+            if (rabbit) {
+              emptyRabbitMqQueue();
             }
+            long before = relay.stats().confirmed();
+            probe(
+                ds,
+                broker,
+                n,
+                keys,
+                rabbit ? "to RabbitMQ" : "confirmed after " + delayMs + " ms",
+                rabbit ? () -> relay.stats().confirmed() - before : confirmed::get,
+                round);
           }
-          long t = System.nanoTime() - t0;
-          last = last == 0 ? System.nanoTime() : last;
-          System.out.printf(
-              "%d messages, %d keys, confirmed after %d ms: %.0f msg/s acked; first confirm at"
-                  + " %.3f s, last at %.3f s, last ack at %.3f s; %d threads at most%n",
-              n,
-              keys,
-              delayMs,
-              n / (t / 1e9),
-              (first - t0) / 1e9,
-              (last - t0) / 1e9,
-              t / 1e9,
-              ManagementFactory.getThreadMXBean().getPeakThreadCount());
         }
       }
     } finally {
       confirmer.shutdownNow();
     }
   }
+
+  /** A relay to the RabbitMQ server of the relay's tests, into a durable queue emptied first. */
+  private static Relay toRabbitMq(Broker broker, int window) throws Exception {
+    emptyRabbitMqQueue();
+    return Relay.start(
+        broker,
+        RelayConfig.rabbitMq(RabbitMqServer.URI)
+            .queue(QUEUE)
+            .route(QUEUE, "", QUEUE)
+            .window(window)
+            .build());
+  }
+
+  /** Declares the probe's RabbitMQ queue, or empties it: each round starts from an empty one. */
+  private static void emptyRabbitMqQueue() throws Exception {
+    try (com.rabbitmq.client.Connection c = RabbitMqServer.factory().newConnection();
+        Channel ch = c.createChannel()) {
+      ch.queueDeclare(QUEUE, true, false, false, null);
+      ch.queuePurge(QUEUE);
+    }
+  }
+
+  /**
+   * Rounds in one JVM: the first pays for the JIT, the later ones show the warm cost. Each prints
+   * the machine's CPU time per message and this JVM's share of it.
+   */
+  private static final int ROUNDS = 3;
+
+  private static void probe(
+      HikariDataSource ds,
+      Broker broker,
+      int n,
+      int keys,
+      String sinkName,
+      LongSupplier confirmed,
+      int round)
+      throws Exception {
+    long ackedBefore = awaitAcked(ds, 0);
+    sendInOneTransaction(broker, ds, n, keys);
+    Optional<MachineCpu> machine = MachineCpu.now();
+    long jvmCpu = JVM.getProcessCpuTime();
+    long t0 = System.nanoTime();
+    long first = 0;
+    long last = 0;
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement(ACKED)) {
+      ps.setString(1, QUEUE); // the relayed queue
+      while (acked(ps) < ackedBefore + n) {
+        long now = System.nanoTime();
+        first = first == 0 && confirmed.getAsLong() >= 1 ? now : first;
+        last = last == 0 && confirmed.getAsLong() >= n ? now : last;
+        Thread.sleep(2);
+      }
+    }
+    long t = System.nanoTime() - t0;
+    last = last == 0 ? System.nanoTime() : last;
+    System.out.printf(
+        "round %d: %d messages, %d keys, %s: %.0f msg/s acked; first confirm"
+            + " at %.3f s, last at %.3f s, last ack at %.3f s; %d threads at most; %s, of it"
+            + " this JVM %.3f ms a message%n",
+        round,
+        n,
+        keys,
+        sinkName,
+        n / (t / 1e9),
+        (first - t0) / 1e9,
+        (last - t0) / 1e9,
+        t / 1e9,
+        ManagementFactory.getThreadMXBean().getPeakThreadCount(),
+        MachineCpu.since(machine, n),
+        (JVM.getProcessCpuTime() - jvmCpu) / 1e6 / n);
+  }
+
+  private static final com.sun.management.OperatingSystemMXBean JVM =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   private static final String ACKED =
       "select coalesce(sum(acked), 0) from " + SCHEMA + ".counter where queue = ?";
@@ -137,12 +208,15 @@ final class RelayProbe {
     }
   }
 
-  private static void awaitAcked(HikariDataSource ds, long n) throws Exception {
+  /** Waits until at least {@code n} messages were acknowledged; returns how many were. */
+  private static long awaitAcked(HikariDataSource ds, long n) throws Exception {
     try (Connection c = ds.getConnection();
         PreparedStatement ps = c.prepareStatement(ACKED)) {
       ps.setString(1, QUEUE); // the relayed queue
-      while (acked(ps) < n) {
-        Thread.sleep(2);
+      for (long acked; ; Thread.sleep(2)) {
+        if ((acked = acked(ps)) >= n) {
+          return acked;
+        }
       }
     }
   }

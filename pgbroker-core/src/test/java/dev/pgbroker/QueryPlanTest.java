@@ -166,21 +166,57 @@ class QueryPlanTest {
       assertThat(probe)
           .contains("using message_ordering on message h", LEASED_ONES_OF_THE_KEY)
           .doesNotContain("Filter: ((ordering_key = ANY");
-      // A key's first messages, for its state: its unleased and its leased messages merged in id
-      // order, of that key alone, not all its messages sorted.
+      // A key's first messages, for its state: the first ones of its unleased and of its leased
+      // messages, of that key alone, merged by id (not all its messages sorted).
       String state = plans.stream().filter(p -> p.contains("state as")).findFirst().orElseThrow();
-      assertThat(state)
-          .contains(
-              "Merge Append",
-              "(ordering_key = k.k) AND (((lease IS NOT NULL))::integer = 0))",
-              LEASED_ONES_OF_THE_KEY)
-          .doesNotContain("Sort  ", "Seq Scan on message");
+      assertThat(state).contains(KEY_HEAD).doesNotContain("Seq Scan on message", "message_pkey");
       // The probe that settles a key whose only messages are the picked ones: one range, one key.
       String alone = plans.stream().filter(p -> p.contains("alone as")).findFirst().orElseThrow();
       assertThat(alone)
           .contains("using message_ordering on message h", "AND (ordering_key = k.k))")
           .doesNotContain("Sort  ", "Seq Scan on message");
     }
+  }
+
+  /** The index conditions of a key's first unleased and first leased messages. */
+  private static final String[] KEY_HEAD = {
+    "(ordering_key = k.k) AND (((lease IS NOT NULL))::integer <= 0))",
+    "(ordering_key = k.k) AND (((lease IS NOT NULL))::integer >= 1))"
+  };
+
+  @Test
+  void keyedReadsKeepToTheirIndexesWhenVacuumLastSawTheTableEmpty() throws Exception {
+    // Vacuum of a drained table that it could not shorten records no rows in its pages (reltuples
+    // 0), and the planner believes that until the next analyze. A burst of keyed messages after
+    // it: each key's first messages were found by walking message_pkey (13 keys of a burst of
+    // 20,000: 166 ms instead of 4, measured), and the messages to lock by id through the due
+    // range of message_fetch. (Not checked: the takeover of leases that ran out, still planned
+    // through message_fetch, which costs only while such leases exist.)
+    broker.createQueue("burst");
+    for (int block = 0; block < 10; block++) {
+      for (int k = 0; k < 20; k++) {
+        broker.sendBatch(
+            "burst",
+            IntStream.range(0, 20).boxed().toList(),
+            SendOptions.none().orderingKey("key-" + k));
+      }
+    }
+    schema.execute(
+        "update pg_class set reltuples = 0 where oid = '%s.message'::regclass"
+            + " or oid in (select indexrelid from pg_index where indrelid = '%s.message'::regclass)");
+    List<String> plans = planList("select count(*) from %s._read('burst', 50, null, 500)");
+    String state = plans.stream().filter(p -> p.contains("state as")).findFirst().orElseThrow();
+    assertThat(state).contains(KEY_HEAD).doesNotContain("message_pkey", "Seq Scan on message");
+    String widen =
+        plans.stream()
+            .filter(p -> p.contains("keyed || array_agg(m.id)"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(widen).doesNotContain("message_fetch");
+    assertThat(
+            schema.count(
+                "select count(*) from %s.message where queue = 'burst' and lease is not null"))
+        .isEqualTo(3 * 200); // the whole runs of the keys of the 50 messages picked
   }
 
   /** The index condition of a probe for the live leases of one key. */
@@ -218,13 +254,18 @@ class QueryPlanTest {
 
   /** Runs the statement with auto_explain on and returns the plans of every nested statement. */
   private String plansOf(String sqlTemplate) throws SQLException {
+    return String.join("\n", planList(sqlTemplate));
+  }
+
+  /** The plans of the statement and of every statement nested in it, one each. */
+  private List<String> planList(String sqlTemplate) throws SQLException {
     try (Connection c = ds.getConnection();
         Statement s = c.createStatement()) {
       assumeAutoExplain(s);
       s.execute("set enable_seqscan = on");
       explainFromHere(s);
       s.execute(sqlTemplate.replace("%s", schema.name()));
-      String plans = String.join("\n", warnings(s));
+      List<String> plans = warnings(s);
       s.execute("reset all");
       return plans;
     }

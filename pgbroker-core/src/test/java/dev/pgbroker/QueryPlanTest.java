@@ -142,14 +142,7 @@ class QueryPlanTest {
     // keeps once walked every live lease of the queue and tested each against every key it read:
     // 8.6 ms of a 28 ms read of 500 keyed messages with 500 leases live (measured). Each key has
     // a second message, so that its read cannot settle it with the probe for keys of one message.
-    broker.createQueue("keys");
-    try (Connection tx = ds.getConnection()) {
-      tx.setAutoCommit(false);
-      for (int i = 0; i < 800; i++) {
-        broker.send(tx, "keys", i, SendOptions.none().orderingKey("key-" + i % 400));
-      }
-      tx.commit();
-    }
+    queueWithKeys("keys", 800, 400);
     try (Connection c = ds.getConnection();
         Statement s = c.createStatement()) {
       assumeAutoExplain(s);
@@ -183,14 +176,7 @@ class QueryPlanTest {
     // Each key picked once and locked: one scan of message_ordering counts all their messages,
     // and no key takes the probe of its own (500 probes took 2.0 ms of a 7.5 ms read, measured).
     // Checked where vacuum last saw the table empty too, the planner's worst guess.
-    broker.createQueue("single");
-    try (Connection tx = ds.getConnection()) {
-      tx.setAutoCommit(false);
-      for (int i = 0; i < 2000; i++) {
-        broker.send(tx, "single", i, SendOptions.none().orderingKey("key-" + i));
-      }
-      tx.commit();
-    }
+    queueWithKeys("single", 2000, 2000);
     schema.execute("analyze %s.message");
     for (boolean emptyAsVacuumSawIt : new boolean[] {false, true}) {
       if (emptyAsVacuumSawIt) {
@@ -284,6 +270,18 @@ class QueryPlanTest {
     assertThat(plansOf("select %s._next_due_ms('hot')"))
         .contains("message_fetch")
         .doesNotContain("Seq Scan on message");
+  }
+
+  /** Creates the queue and sends it n messages in one transaction, message i with key i % keys. */
+  private void queueWithKeys(String queue, int n, int keys) throws SQLException {
+    broker.createQueue(queue);
+    try (Connection tx = ds.getConnection()) {
+      tx.setAutoCommit(false);
+      for (int i = 0; i < n; i++) {
+        broker.send(tx, queue, i, SendOptions.none().orderingKey("key-" + i % keys));
+      }
+      tx.commit();
+    }
   }
 
   /** Runs the statement with auto_explain on and returns the plans of every nested statement. */

@@ -12,9 +12,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Collects acknowledgements of finished handlers and sends them in one statement per flush: when a
- * batch is full, or after the flush interval. One statement for many acks instead of one each is
- * most of the difference between a few thousand and tens of thousands of messages per second.
+ * Collects acknowledgements of finished handlers and sends them in one statement per flush: the
+ * flush interval after the first, or at once when a full batch is waiting. One statement for many
+ * acks instead of one each is most of the difference between a few thousand and tens of thousands
+ * of messages per second.
  */
 final class AckBuffer {
   private static final Logger log = LoggerFactory.getLogger(AckBuffer.class);

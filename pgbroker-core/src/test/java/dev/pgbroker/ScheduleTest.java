@@ -131,6 +131,17 @@ class ScheduleTest {
   }
 
   @Test
+  void withNoScheduleRunningTheFirerIsToldToWaitItsLongest(Broker broker, TestSchema s) {
+    String nextIn = "select coalesce(next_in_ms, -1) from %s.fire_schedules()"; // -1: null
+    assertThat(s.count(nextIn)).as("no schedule").isEqualTo(-1);
+    broker.createQueue("daily");
+    broker.schedules().put("d", "daily", Schedule.cron("0 3 * * *"));
+    assertThat(s.count(nextIn)).as("one a few hours away").isPositive();
+    broker.schedules().pause("d");
+    assertThat(s.count(nextIn)).as("only a paused one").isEqualTo(-1);
+  }
+
+  @Test
   void schedulesAreListedPausedResumedChangedAndRemoved(Broker broker, TestSchema s) {
     broker.createQueue("reports");
     Instant start = Instant.now();

@@ -261,5 +261,9 @@ begin
   end loop;
   select (extract(epoch from min(x.next_at) - clock_timestamp()) * 1000)::bigint
   into next_in_ms from {{schema}}.schedule x where not x.paused;
-  next_in_ms := greatest(next_in_ms, 0);
+  -- null while no schedule runs: greatest() skips nulls, and gave 0, which had every worker fire
+  -- schedules 50 times a second.
+  if next_in_ms < 0 then
+    next_in_ms := 0;
+  end if;
 end $$;

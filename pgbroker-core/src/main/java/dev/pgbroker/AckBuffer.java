@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,16 +17,32 @@ import org.slf4j.LoggerFactory;
  * flush interval after the first, or at once when a full batch is waiting. One statement for many
  * acks instead of one each is most of the difference between a few thousand and tens of thousands
  * of messages per second.
+ *
+ * <p>An ack that frees nothing (a run member whose run goes on: its key stays leased to the run)
+ * may wait longer, and is usually carried by the run's last ack. A relay to RabbitMQ with one key
+ * acked about 900 messages a second in 5 ms flushes, 180 statements a second, and they slowed the
+ * broker it publishes to: a bare client beside that load waited twice as long at the 90th
+ * percentile for its confirms (2.1-2.6 ms against 0.9-1.4 ms with 100 ms flushes).
  */
 final class AckBuffer {
   private static final Logger log = LoggerFactory.getLogger(AckBuffer.class);
   static final int MAX_BATCH = 1000;
+
+  /** The longest sleep of the loop; add() and stop() end it sooner. */
+  private static final long IDLE_MS = 1_000;
 
   private final MessageSql messages;
   private final WorkerListener listener;
   private final Consumer<String> wake;
   private final long flushNanos;
   private final LinkedBlockingQueue<Delivery> pending = new LinkedBlockingQueue<>();
+
+  /**
+   * When the pending acks must be sent by ({@link System#nanoTime()}); {@code Long.MAX_VALUE} while
+   * none is pending. Only an ack that moves it earlier wakes the loop, so acks that trickle in cost
+   * no wake-up each.
+   */
+  private final AtomicLong flushBy = new AtomicLong(Long.MAX_VALUE);
 
   /**
    * The batch being sent; kept across a failed flush, since the acks stay good until the leases run
@@ -49,23 +66,54 @@ final class AckBuffer {
     loop.start();
   }
 
+  /** Sends the ack within the flush interval. */
   void add(Delivery d) {
-    pending.add(d);
+    add(d, 0);
   }
 
-  private void step() throws InterruptedException {
-    if (batch.isEmpty()) {
-      Delivery first = pending.poll(100, TimeUnit.MILLISECONDS);
-      if (first == null) {
+  /**
+   * Sends the ack within the flush interval or {@code mayWaitNanos}, whichever is longer: for an
+   * ack nothing waits on, whose lease stays good for longer than that.
+   */
+  void add(Delivery d, long mayWaitNanos) {
+    pending.add(d);
+    flushWithin(Math.max(flushNanos, mayWaitNanos));
+    if (pending.size() >= MAX_BATCH) {
+      loop.wake();
+    }
+  }
+
+  /** Moves the flush to within {@code nanos} from now, if it is later, waking the loop then. */
+  private void flushWithin(long nanos) {
+    long by = System.nanoTime() + nanos;
+    for (long current = flushBy.get();
+        current == Long.MAX_VALUE || by - current < 0;
+        current = flushBy.get()) {
+      if (flushBy.compareAndSet(current, by)) {
+        loop.wake();
         return;
       }
-      batch.add(first);
-      // Wait for company, asleep: the flush interval bounds the latency this adds. (Waiting on the
-      // queue instead, each ack that trickled in woke this thread, signalled from the handler's.)
-      if (pending.size() < MAX_BATCH - 1) {
-        TimeUnit.NANOSECONDS.sleep(flushNanos);
+    }
+  }
+
+  private void step() {
+    if (batch.isEmpty()) {
+      long by = flushBy.get();
+      long leftMs =
+          by == Long.MAX_VALUE
+              ? IDLE_MS
+              : TimeUnit.NANOSECONDS.toMillis(by - System.nanoTime() + 999_999); // rounded up
+      if (leftMs > 0 && pending.size() < MAX_BATCH) {
+        // Waits for company, asleep; add() wakes it when an ack is due sooner or a batch is full.
+        loop.await(Math.min(leftMs, IDLE_MS));
+        return;
       }
-      pending.drainTo(batch, MAX_BATCH - 1);
+      // Cleared before draining: an ack added from here on sets a deadline of its own.
+      flushBy.set(Long.MAX_VALUE);
+      pending.drainTo(batch, MAX_BATCH);
+      if (!pending.isEmpty()) {
+        flushWithin(flushNanos); // more than a batch was waiting
+      }
     }
     flush();
   }

@@ -47,6 +47,9 @@ final class QueueRunner {
   /** Most messages one fetch leases. */
   static final int MAX_FETCH = 500;
 
+  /** Longest an ack that frees nothing waits for company (see {@link AckBuffer}). */
+  private static final long UNHURRIED_ACK_NANOS = 100_000_000;
+
   /** How one delivery ended. */
   private enum Outcome {
     DONE,
@@ -64,6 +67,13 @@ final class QueueRunner {
   private final Handling handling;
   private final int concurrency;
   private final Duration visibility;
+
+  /**
+   * How long the ack of a run member whose run goes on may wait. The heartbeat extends held leases
+   * every third of the visibility timeout, so a delivery it no longer holds has two thirds left.
+   */
+  private final long unhurriedAckNanos;
+
   private final Duration pollInterval;
   private final WorkerListener listener;
   private final AckBuffer acks;
@@ -124,6 +134,7 @@ final class QueueRunner {
     this.failures = new FailureRecorder(messages, deadLetters, queue, deadLetterHook);
     this.concurrency = concurrency;
     this.visibility = visibility;
+    this.unhurriedAckNanos = Math.min(UNHURRIED_ACK_NANOS, visibility.toNanos() / 4);
     this.pollInterval = pollInterval;
     this.listener = listener;
     this.acks = acks;
@@ -336,10 +347,12 @@ final class QueueRunner {
       }
       if (!done.isDone()) {
         int at = i;
-        done.whenCompleteAsync((x, e) -> afterAsync(unit, at, settle(d, e, start)), continuations);
+        done.whenCompleteAsync(
+            (x, e) -> afterAsync(unit, at, settle(d, e, start, runGoesOn(unit, at))),
+            continuations);
         return false;
       }
-      Outcome outcome = settle(d, done.handle((x, e) -> e).join(), start);
+      Outcome outcome = settle(d, done.handle((x, e) -> e).join(), start, runGoesOn(unit, i));
       if (!continueUnit(unit, i, outcome)) {
         return true;
       }
@@ -361,13 +374,25 @@ final class QueueRunner {
     nextAsync();
   }
 
+  /**
+   * Whether a run has messages after its delivery {@code i}: then acking {@code i} frees nothing.
+   */
+  private static boolean runGoesOn(List<Delivery> unit, int i) {
+    return i + 1 < unit.size();
+  }
+
+  /** Acks a delivery that succeeded; one whose run goes on may wait for company. */
+  private void ack(Delivery d, boolean runGoesOn) {
+    held.remove(d.id(), d);
+    acks.add(d, runGoesOn && !stopped ? unhurriedAckNanos : 0);
+  }
+
   /** Acks or fails one async delivery by how its stage completed. */
-  private Outcome settle(Delivery d, Throwable failure, long startNanos) {
+  private Outcome settle(Delivery d, Throwable failure, long startNanos, boolean runGoesOn) {
     Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
     try {
       if (failure == null) {
-        held.remove(d.id(), d);
-        acks.add(d);
+        ack(d, runGoesOn);
         listener.succeeded(d, took);
         return Outcome.DONE;
       }
@@ -403,7 +428,7 @@ final class QueueRunner {
   private void runUnit(List<Delivery> unit) {
     for (int i = 0; ; i++) {
       Delivery d = unit.get(i);
-      Outcome outcome = held.get(d.id()) == d ? run(d) : Outcome.LOST;
+      Outcome outcome = held.get(d.id()) == d ? run(d, runGoesOn(unit, i)) : Outcome.LOST;
       if (!continueUnit(unit, i, outcome)) {
         return;
       }
@@ -434,14 +459,13 @@ final class QueueRunner {
     return Math.min(1L << (emptyWhileDue - 1), pollInterval.toMillis());
   }
 
-  private Outcome run(Delivery d) {
+  private Outcome run(Delivery d, boolean runGoesOn) {
     long start = System.nanoTime();
     try {
       listener.delivered(d);
       if (handling.plain() != null) {
         handling.plain().handle(d);
-        held.remove(d.id(), d);
-        acks.add(d);
+        ack(d, runGoesOn);
       } else if (!runInTransaction(d)) {
         listener.leaseLost(d);
         return Outcome.LOST;

@@ -347,7 +347,12 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** Longest an acknowledgement waits to be sent with others (default 5ms). */
+    /**
+     * Longest an acknowledgement waits to be sent with others (default 5ms). The ack of an ordering
+     * key's message whose run goes on (the worker leases a key's backlog as one run, handled in
+     * order) may wait up to 100ms or a quarter of the visibility timeout, whichever is shorter: it
+     * frees nothing, and usually goes with the run's last ack.
+     */
     public Builder ackFlushInterval(Duration interval) {
       QueueOptions.positiveMillis("ackFlushInterval", interval);
       this.ackFlushInterval = interval;

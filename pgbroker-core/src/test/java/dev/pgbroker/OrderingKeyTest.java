@@ -354,6 +354,25 @@ class OrderingKeyTest {
   }
 
   @Test
+  void aSlowRunIsAckedInAFewStatementsNotOneAMessage(Broker broker, TestSchema s) {
+    broker.createQueue("slow");
+    broker.sendBatch(
+        "slow", IntStream.range(0, 40).boxed().toList(), SendOptions.none().orderingKey("k"));
+    long start = System.nanoTime();
+    try (Worker w = broker.worker().handle("slow", d -> Thread.sleep(5)).start()) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> s.count("select count(*) from %s.message") == 0);
+    }
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    // Each ack statement counts its acks in a row of its own. Acked as they came, in the
+    // default 5 ms flushes, the run took about one statement a message.
+    assertThat(s.count("select count(*) from %s.counter where queue = 'slow' and acked > 0"))
+        .as("ack statements for a run of 40 that took %d ms", tookMs)
+        .isLessThanOrEqualTo(tookMs / 50 + 2);
+  }
+
+  @Test
   void aSettleThatFreesAParkedMessageNotifiesOtherInstancesAtItsCommit(
       Broker broker, DataSource ds, TestSchema s) throws Exception {
     broker.createQueue("wake");

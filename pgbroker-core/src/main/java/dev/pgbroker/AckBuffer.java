@@ -66,14 +66,9 @@ final class AckBuffer {
     loop.start();
   }
 
-  /** Sends the ack within the flush interval. */
-  void add(Delivery d) {
-    add(d, 0);
-  }
-
   /**
-   * Sends the ack within the flush interval or {@code mayWaitNanos}, whichever is longer: for an
-   * ack nothing waits on, whose lease stays good for longer than that.
+   * Sends the ack within the flush interval or {@code mayWaitNanos}, whichever is longer (0 for the
+   * flush interval; longer only for an ack nothing waits on, whose lease stays good past it).
    */
   void add(Delivery d, long mayWaitNanos) {
     pending.add(d);

@@ -112,6 +112,15 @@ final class QueueRunner {
   private final Loop fetcher;
   private volatile boolean stopped;
 
+  /**
+   * The last read found nothing to lease. Room that frees up then is no reason to read again: what
+   * can make a message deliverable is a send or a freed key (both {@link #wake()}), a retry of our
+   * own (likewise), or a due time, which the fetcher sleeps to. Without this, as a burst ended
+   * every slot that ended sent a read and a due-time query that found nothing (40 messages in 40
+   * slots, one ending every 10 ms: 37-43 reads instead of 3).
+   */
+  private volatile boolean drained;
+
   /** Reads in a row that came back empty while a message was due; the fetcher's own. */
   private int emptyWhileDue;
 
@@ -180,7 +189,9 @@ final class QueueRunner {
         inFlight.notifyAll();
       }
     }
-    wake(); // a buffered message may have arrived after this slot found the buffer empty
+    if (buffered.get() > 0 || !drained) {
+      fetcher.wake(); // a buffered message may have arrived after this slot found the buffer empty
+    }
   }
 
   void start() {
@@ -189,8 +200,9 @@ final class QueueRunner {
     heartbeats.scheduleWithFixedDelay(this::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
   }
 
-  /** Something changed (a notification, or capacity freed): fetch again now. */
+  /** Something changed in the queue (a send, a freed key, a retry): fetch again now. */
   void wake() {
+    drained = false;
     fetcher.wake();
   }
 
@@ -220,6 +232,7 @@ final class QueueRunner {
     // of one key is one slot's work in order, which no other instance could share: lease it
     // whole, beyond the room the prefetch allows.
     List<Delivery> batch = messages.read(queue, max, visibility.toMillis(), MAX_FETCH);
+    drained = batch.isEmpty(); // a wake() meanwhile has also woken the loop: it reads again
     long sleepMs = batch.isEmpty() ? untilDue() : 0;
     if (stopped) {
       release(batch); // stop() has already given back the buffer; this batch came too late
@@ -297,10 +310,12 @@ final class QueueRunner {
     }
   }
 
-  /** Wakes the fetcher once the buffer is down to half the prefetch. */
+  /**
+   * Wakes the fetcher once the buffer is down to half the prefetch, unless the queue is drained.
+   */
   private void fetchIfLow() {
-    if (buffered.get() <= rate.prefetch() / 2) {
-      wake();
+    if (buffered.get() <= rate.prefetch() / 2 && !drained) {
+      fetcher.wake();
     }
   }
 
@@ -511,7 +526,11 @@ final class QueueRunner {
       if (r == FailureRecorder.Result.DEAD) {
         listener.deadLettered(d, FailureRecorder.describe(e));
       }
-      return r == FailureRecorder.Result.RETRY ? Outcome.RETRY : Outcome.DONE;
+      if (r != FailureRecorder.Result.RETRY) {
+        return Outcome.DONE;
+      }
+      wake(); // to learn when the retry is due
+      return Outcome.RETRY;
     } catch (RuntimeException db) {
       // The lease runs out and the message is redelivered: at-least-once still holds.
       listener.databaseError("nack in " + queue, db);
@@ -531,6 +550,7 @@ final class QueueRunner {
     }
     try {
       messages.run("release", c -> messages.release(c, unstarted));
+      wake(); // they are deliverable again
     } catch (RuntimeException e) {
       log.debug(
           "pgbroker: could not release {} unstarted messages; their leases will run out",

@@ -6,6 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.pgbroker.testing.BrokerExtension;
 import dev.pgbroker.testing.TestSchema;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -375,5 +380,69 @@ class WorkerTest {
         "idle");
     assertThat(handled).hasValue(3);
     assertThat(broker.stats("idle").acked()).isEqualTo(3);
+  }
+
+  @Test
+  void slotsEndingAfterAnEmptyReadSendNoFurtherReads(TestSchema s) {
+    AtomicInteger reads = new AtomicInteger();
+    DataSource counted = countingReads(dev.pgbroker.testing.TestDatabase.dataSource(), reads);
+    try (Broker broker = Broker.create(counted).schema(s.name()).migrate(false).build()) {
+      broker.createQueue("burst");
+      broker.sendBatch("burst", IntStream.range(1, 41).boxed().toList());
+      try (Worker w =
+          broker
+              .worker()
+              .handle("burst", d -> Thread.sleep(10L * d.payload(Integer.class)))
+              .concurrency("burst", 40)
+              .pollInterval(SLOW_POLL)
+              .start()) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> broker.stats("burst").acked() == 40);
+      }
+    }
+    // A read leases all 40 and the next finds the queue empty (3 reads in all, measured). Then a
+    // slot ends every 10 ms: each of them used to send a read (and a due-time query) of its own,
+    // 37-43 reads in all.
+    assertThat(reads).as("reads for 40 messages in 40 slots").hasValueLessThanOrEqualTo(5);
+  }
+
+  /** {@code ds}, counting the reads prepared on its connections. */
+  private static DataSource countingReads(DataSource ds, AtomicInteger reads) {
+    return proxy(
+        DataSource.class,
+        ds,
+        (m, args, result) -> {
+          if (result instanceof Connection c) {
+            return proxy(
+                Connection.class,
+                c,
+                (cm, cargs, cresult) -> {
+                  if (cm.getName().equals("prepareStatement")
+                      && String.valueOf(cargs[0]).contains("._read(")) {
+                    reads.incrementAndGet();
+                  }
+                  return cresult;
+                });
+          }
+          return result;
+        });
+  }
+
+  /** What a proxy does with a call's result, after passing the call to its target. */
+  private interface AfterCall {
+    Object apply(Method m, Object[] args, Object result);
+  }
+
+  private static <T> T proxy(Class<T> type, T target, AfterCall after) {
+    return type.cast(
+        Proxy.newProxyInstance(
+            type.getClassLoader(),
+            new Class<?>[] {type},
+            (p, m, args) -> {
+              try {
+                return after.apply(m, args, m.invoke(target, args));
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            }));
   }
 }

@@ -160,10 +160,11 @@ final class RelayProbe {
   }
 
   /**
-   * Rounds in one JVM: the first pays for the JIT, the later ones show the warm cost. Each prints
+   * Rounds in one JVM ({@code -Drounds=N}, default 3): the first ones pay for the JIT, the later
+   * ones show the warm cost (to RabbitMQ without keys, three rounds were not enough). Each prints
    * the machine's CPU time per message and this JVM's share of it.
    */
-  private static final int ROUNDS = 3;
+  private static final int ROUNDS = Integer.getInteger("rounds", 3);
 
   private static void probe(
       HikariDataSource ds,

@@ -67,10 +67,13 @@ final class RelayScenarios {
     // One key is one confirm round trip per message on either side: a tenth is plenty.
     int one = Math.max(200, many / 10);
     RabbitMqServer.ensureRunning();
-    rows(r, "rabbitmq", "RabbitMQ", one, many, new Rabbit());
+    Rabbit rabbit = new Rabbit();
+    warmUp(rabbit, many);
+    rows(r, "rabbitmq", "RabbitMQ", one, many, rabbit);
     String given = System.getenv("PGBROKER_BENCH_KAFKA");
     try (KafkaServer local = given == null ? new KafkaServer() : null) {
       Kafka kafka = new Kafka(given != null ? given : local.bootstrapServers(), local);
+      warmUp(kafka, many);
       rows(r, "kafka", "Kafka", one, many, kafka);
     }
   }
@@ -89,12 +92,30 @@ final class RelayScenarios {
   /** A bare and a relay measurement a round, in turns; each row is the median of its runs. */
   private static final int ROUNDS = 3;
 
+  /** Untimed runs of each side before a broker's rows, alternately with 50 keys and none. */
+  private static final int WARM_UP_RUNS = 4;
+
+  /**
+   * Runs both sides untimed until their code is compiled, as it is in a service that has run for a
+   * while. Run alone ({@code --only relay}), the relay's rows began with pgbroker's code cold: in
+   * RelayProbe, eight rounds of 20,000 messages to RabbitMQ in one JVM, the first three relayed
+   * 3,600-6,500 msg/s and the later ones 7,000-11,700, and the bare client needed as many rounds to
+   * reach its speed; in a cold round the JIT compiler's threads took more CPU than the relay's own.
+   */
+  private void warmUp(Target t, int n) throws Exception {
+    for (int i = 0; i < WARM_UP_RUNS; i++) {
+      int keys = i % 2 == 0 ? 50 : 0;
+      progress.phase("warming up: run " + (i + 1) + " of " + WARM_UP_RUNS);
+      bare(t, n, keys);
+      pgbroker.fresh((b, ds) -> relay(b, ds, t, n, keys));
+    }
+  }
+
   /**
    * Rows of one broker. A single pair moved by a third between runs (one key: 49-157% of the bare
    * client), so each row is the median of {@link #ROUNDS} runs, the bare client and the relay
    * taking turns so that a slow minute of the machine slows both sides. An untimed run of each goes
-   * first, as a service that has run for a while has compiled its code: in RelayProbe's runs of a
-   * few seconds to RabbitMQ, the JIT compiler's threads used more CPU than the relay's own.
+   * first, with the row's destination and keys.
    */
   private void rows(Results r, String key, String name, int one, int many, Target t) {
     for (int keys : new int[] {1, 50, 0}) {

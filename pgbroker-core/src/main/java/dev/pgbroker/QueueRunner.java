@@ -396,10 +396,16 @@ final class QueueRunner {
     return i + 1 < unit.size();
   }
 
-  /** Acks a delivery that succeeded; one whose run goes on may wait for company. */
+  /**
+   * Acks a delivery that succeeded. One that frees nothing may wait for company: a run member whose
+   * run goes on (its key stays leased to the run), or a message without a key while others are
+   * buffered or running, whose acks will carry it. (A relay to RabbitMQ without keys sent 8 times
+   * fewer ack statements so, and spent a fifth less of PostgreSQL's time in them.)
+   */
   private void ack(Delivery d, boolean runGoesOn) {
     held.remove(d.id(), d);
-    acks.add(d, runGoesOn && !stopped ? unhurriedAckNanos : 0);
+    boolean othersFollow = d.orderingKey() == null && (buffered.get() > 0 || inFlight.get() > 1);
+    acks.add(d, (runGoesOn || othersFollow) && !stopped ? unhurriedAckNanos : 0);
   }
 
   /** Acks or fails one async delivery by how its stage completed. */

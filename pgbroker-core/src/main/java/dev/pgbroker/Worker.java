@@ -348,10 +348,11 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Longest an acknowledgement waits to be sent with others (default 5ms). The ack of an ordering
-     * key's message whose run goes on (the worker leases a key's backlog as one run, handled in
-     * order) may wait up to 100ms or a quarter of the visibility timeout, whichever is shorter: it
-     * frees nothing, and usually goes with the run's last ack.
+     * Longest an acknowledgement waits to be sent with others (default 5ms). An ack that frees
+     * nothing may wait up to 100ms or a quarter of the visibility timeout, whichever is shorter,
+     * and usually goes with a later one: that of an ordering key's message whose run goes on (the
+     * worker leases a key's backlog as one run, handled in order), and that of a message without a
+     * key while other messages of its queue are buffered or being handled.
      */
     public Builder ackFlushInterval(Duration interval) {
       QueueOptions.positiveMillis("ackFlushInterval", interval);

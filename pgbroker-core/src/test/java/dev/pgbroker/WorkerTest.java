@@ -383,6 +383,25 @@ class WorkerTest {
   }
 
   @Test
+  void acksOfMessagesWithoutKeysGoInAFewStatements(Broker broker, TestSchema s) {
+    broker.createQueue("many");
+    broker.sendBatch("many", IntStream.range(0, 800).boxed().toList());
+    long start = System.nanoTime();
+    try (Worker w =
+        broker.worker().handle("many", d -> Thread.sleep(2)).concurrency("many", 8).start()) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> s.count("select count(*) from %s.message") == 0);
+    }
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    // Each ack statement counts its acks in a row of its own. In the default 5 ms flushes, about
+    // one statement per 5 ms; waiting while others are under way, one per 100 ms (or per 1,000).
+    assertThat(s.count("select count(*) from %s.counter where queue = 'many' and acked > 0"))
+        .as("ack statements for 800 messages that took %d ms", tookMs)
+        .isLessThanOrEqualTo(tookMs / 50 + 2);
+  }
+
+  @Test
   void slotsEndingAfterAnEmptyReadSendNoFurtherReads(TestSchema s) {
     AtomicInteger reads = new AtomicInteger();
     DataSource counted = countingReads(dev.pgbroker.testing.TestDatabase.dataSource(), reads);

@@ -22,6 +22,11 @@ public record TestSchema(String name, Broker broker) {
     }
   }
 
+  /** Ack statements run for a queue so far: each counts its acks in a row of its own. */
+  public long ackStatements(String queue) {
+    return count("select count(*) from %s.counter where queue = '" + queue + "' and acked > 0");
+  }
+
   /** Runs SQL statements, with {@code %s} standing for the schema. */
   public void execute(String sqlTemplate) {
     String sql = sqlTemplate.replace("%s", name);

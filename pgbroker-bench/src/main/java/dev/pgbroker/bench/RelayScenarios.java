@@ -139,8 +139,8 @@ final class RelayScenarios {
           "bare " + name + " client, confirmed, " + what,
           () -> {
             for (int i = 0; i <= ROUNDS; i++) {
-              boolean relayFirst =
-                  i % 2 == 0; // round 0 is untimed: the timed ones begin bare-first
+              // Round 0 is untimed: the timed ones begin bare-first.
+              boolean relayFirst = i % 2 == 0;
               if (relayFirst) {
                 relayRun(t, n, keys, relays, relayFailed);
               }

@@ -1,34 +1,32 @@
 package dev.pgbroker.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.pgbroker.bench.Load.Measured;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RelayRatioTest {
-  private static Measured took(long millis) {
-    return new Measured(1_000, millis * 1_000_000);
+  private static List<Measured> took(long... millis) {
+    return java.util.Arrays.stream(millis)
+        .mapToObj(ms -> new Measured(1_000, ms * 1_000_000))
+        .toList();
   }
 
   @Test
-  void theRatioIsTheMedianOfEachRoundsOwn() {
-    // Round by round the relay takes 1.25, 2 and 1.1 times the bare client's time: 80%, 50%, 91%.
-    // The medians of the times alone (120 and 150 ms) would say 80% as well, but round 2's slow
-    // minute slowed the relay only, and its ratio must not be taken for the row's.
-    List<Measured> bares = List.of(took(100), took(60), took(200));
-    List<Measured> relays = List.of(took(125), took(120), took(220));
-
-    assertThat(RelayScenarios.medianRatio(bares, relays)).isEqualTo(0.8);
+  void theRowsRatioIsTheMiddleOneOfItsRounds() {
+    // The relay's shares of the bare client's rate, round by round: 80%, 50%, 91%.
+    assertThat(RelayScenarios.medianRatio(took(100, 60, 200), took(125, 120, 220)))
+        .isEqualTo(0.8, within(1e-9));
   }
 
   @Test
-  void aBrokerThatSlowsThroughTheRowWeighsOnEachRoundAlike() {
-    // The broker halves its speed between rounds; the relay keeps 70% of the bare client in each.
-    List<Measured> bares = List.of(took(100), took(200), took(400));
-    List<Measured> relays = List.of(took(140), took(280), took(560));
-
-    assertThat(RelayScenarios.medianRatio(bares, relays))
-        .isCloseTo(0.714, org.assertj.core.data.Offset.offset(0.001));
+  void eachRoundComparesTwoRunsOfTheSameMinute() {
+    // The broker is three times faster from round 2 on, and the relay keeps 5/7 of the bare
+    // client's rate but in round 2, which it ran before the change. The median rates (100 and
+    // 420 ms) would compare a slow minute of the relay's with a fast one of the bare client's.
+    assertThat(RelayScenarios.medianRatio(took(300, 100, 100), took(420, 420, 140)))
+        .isEqualTo(5 / 7.0, within(1e-9));
   }
 }

@@ -91,9 +91,9 @@ final class RelayScenarios {
 
   /**
    * Timed rounds a row: a bare and a relay run each, in turns. Five, not three: the broker's own
-   * latency moved by half within a minute (a bare client publishing one key's chain to RabbitMQ:
-   * 390 to 1,046 msg/s in six rounds of one minute), so medians of three still moved by 15-30
-   * points from one run to the next.
+   * latency doubles and halves from one minute to the next (a bare client publishing one key's
+   * chain to RabbitMQ: 390 to 1,046 msg/s in runs a minute apart), so medians of three still moved
+   * by 15-30 points from one run to the next.
    */
   private static final int ROUNDS = 5;
 

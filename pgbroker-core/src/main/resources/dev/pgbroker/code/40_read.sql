@@ -265,14 +265,18 @@ begin
           left join busy b on b.k = k.k
           left join picked p on p.k = k.k
           left join lateral ( -- plain aggregates: a window or a sorted aggregate costs more per key
+            -- Picked or not by a join (x.id): "h.id = any (p.ids)" scanned the key's picked ids
+            -- for each of its messages, a cost that grows with the square of the run (after
+            -- widening, 13 keys of 400 messages: 19 ms of a 100 ms read, 8 ms joined).
             select min(h.id) as first, array_agg(h.id) as ids,
-                   min(h.id) filter (where not (h.id = any (p.ids) or h.visible_at = 'infinity'))
+                   min(h.id) filter (where x.id is null and h.visible_at <> 'infinity')
                      as stop, -- where the run ends
-                   array_agg(h.id) filter (where h.visible_at <= t and not h.id = any (p.ids))
+                   array_agg(h.id) filter (where h.visible_at <= t and x.id is null)
                      as due, -- not picked
                    min(h.id) filter (where h.visible_at > t and h.visible_at < 'infinity')
                      as wait -- not due: what no lock lets the run pass
             from {{schema}}._key_head(cfg.name, k.k, run_max) h
+            left join unnest(p.ids) x(id) on x.id = h.id -- ids picked once each: no row twice
             where b.ids is null) f on true
         )
         select array_agg(s.k) filter (where s.live is null and s.run is not null),

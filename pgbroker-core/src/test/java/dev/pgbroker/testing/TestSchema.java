@@ -5,6 +5,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 
 /** The schema a test runs in, its broker, and a way to count rows there. */
 public record TestSchema(String name, Broker broker) {
@@ -20,6 +22,17 @@ public record TestSchema(String name, Broker broker) {
     } catch (SQLException e) {
       throw new IllegalStateException(sql, e);
     }
+  }
+
+  /**
+   * The database's clock, which delays run on. A wait timed with System.nanoTime may look a few
+   * milliseconds short of a delay the database kept, on a virtual machine whose wall clock is
+   * stepped forward now and then (by 9-15 ms within some 3-second windows on one).
+   */
+  public Instant now() {
+    return Instant.EPOCH.plus(
+        count("select (extract(epoch from clock_timestamp()) * 1000000)::bigint"),
+        ChronoUnit.MICROS);
   }
 
   /** Ack statements run for a queue so far: each counts its acks in a row of its own. */

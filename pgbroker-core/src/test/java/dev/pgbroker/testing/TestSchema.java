@@ -8,7 +8,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
-/** The schema a test runs in, its broker, and a way to count rows there. */
+/** The schema a test runs in, its broker, and ways to count rows there and read the clock. */
 public record TestSchema(String name, Broker broker) {
 
   /** Runs one SQL query returning a single number, with {@code %s} standing for the schema. */

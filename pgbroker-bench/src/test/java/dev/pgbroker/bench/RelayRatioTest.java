@@ -4,14 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.pgbroker.bench.Load.Measured;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RelayRatioTest {
   private static List<Measured> took(long... millis) {
-    return java.util.Arrays.stream(millis)
-        .mapToObj(ms -> new Measured(1_000, ms * 1_000_000))
-        .toList();
+    return Arrays.stream(millis).mapToObj(ms -> new Measured(1_000, ms * 1_000_000)).toList();
   }
 
   @Test

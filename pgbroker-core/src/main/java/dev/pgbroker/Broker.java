@@ -338,7 +338,7 @@ public final class Broker implements AutoCloseable {
         visibilityTimeout == null
             ? null
             : QueueOptions.positiveMillis("visibilityTimeout", visibilityTimeout);
-    return messages.read(queue, max, ms, 1);
+    return messages.read(queue, max, ms, 1, null);
   }
 
   /**

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
@@ -107,10 +108,12 @@ final class MessageSql {
 
   /**
    * Leases up to {@code max} messages, at most {@code runMax} of one ordering key (a run sharing
-   * one lease), for {@code leaseMs} (null: the queue's visibility timeout). Sorted by priority,
-   * then id; a run's members may differ in priority, so group runs by lease before sorting.
+   * one lease), for {@code leaseMs} (null: the queue's visibility timeout). {@code ownRuns}: the
+   * leases of runs the caller is still handling, which may grow by the messages of their keys that
+   * come next (null: none). Sorted by priority, then id; a run's members may differ in priority, so
+   * group runs by lease before sorting.
    */
-  List<Delivery> read(String queue, int max, Long leaseMs, int runMax) {
+  List<Delivery> read(String queue, int max, Long leaseMs, int runMax, Collection<UUID> ownRuns) {
     return Sql.run(
         dataSource,
         "read from " + queue,
@@ -119,12 +122,14 @@ final class MessageSql {
               c.prepareStatement(
                   "select r.* from "
                       + schema
-                      + "._read(?, ?, ?::bigint, ?) r"
+                      + "._read(?, ?, ?::bigint, ?, ?::uuid[]) r"
                       + Sql.ASYNC_COMMIT)) {
             ps.setString(1, queue); // queue name
             ps.setInt(2, max); // most messages to lease
             ps.setObject(3, leaseMs, Types.BIGINT); // lease length in ms; null: queue default
             ps.setInt(4, runMax); // most messages of one ordering key
+            ps.setArray( // leases of runs the caller is still handling, or null
+                5, ownRuns == null ? null : c.createArrayOf("uuid", ownRuns.toArray()));
             List<Delivery> out = Sql.list(ps, rs -> rows.delivery(queue, rs));
             out.sort(
                 Comparator.comparingInt(Delivery::priority)

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,9 +30,11 @@ import org.slf4j.LoggerFactory;
  * ahead of the handlers, the handler slots that drain it, settlement, and the heartbeat that keeps
  * the leases of buffered and running messages alive.
  *
- * <p>The buffer holds units: one message without an ordering key, or a run of one key's messages
- * leased together, which one slot handles in id order. A run member that fails and will be retried
- * gives the rest of its run back, so nothing of its key overtakes it.
+ * <p>The buffer holds units ({@link Run}s): one message without an ordering key, or a run of one
+ * key's messages leased together, which one slot handles in id order. Each read names the runs
+ * still open, and the key's messages that come next grow them instead of waiting behind them. A run
+ * member that fails and will be retried gives the rest of its run back, so nothing of its key
+ * overtakes it.
  *
  * <p>The buffer holds about {@link HandlingRate#PREFETCH_NANOS} of work at the rate handlers have
  * been finishing (one statement per batch is what makes throughput). Failures are recorded by the
@@ -94,10 +97,13 @@ final class QueueRunner {
   private final Executor slotStarter;
 
   /** Leased units, not yet started. */
-  private final Queue<List<Delivery>> buffer = new ConcurrentLinkedQueue<>();
+  private final Queue<Run> buffer = new ConcurrentLinkedQueue<>();
 
-  /** Messages in the buffer. */
+  /** Messages in the buffer, as their reads leased them (not counting what grew them since). */
   private final AtomicInteger buffered = new AtomicInteger();
+
+  /** Runs of ordering keys, buffered or running, that have not ended: reads may grow them. */
+  private final Map<UUID, Run> openRuns = new ConcurrentHashMap<>();
 
   /**
    * Deliveries buffered or running, by id, for the heartbeat. Entries are removed and tested as
@@ -211,8 +217,8 @@ final class QueueRunner {
     stopped = true;
     fetcher.stop(Duration.ofSeconds(5));
     List<Delivery> unstarted = new ArrayList<>();
-    for (List<Delivery> unit; (unit = take()) != null; ) {
-      unstarted.addAll(unit);
+    for (Run unit; (unit = take()) != null; ) {
+      unstarted.addAll(unit.fail(-1));
     }
     release(unstarted);
   }
@@ -229,9 +235,18 @@ final class QueueRunner {
     }
     int max = Math.min(room, MAX_FETCH);
     // The lease length the heartbeat was set up for, even if the queue's setting changed. A run
-    // of one key is one slot's work in order, which no other instance could share: lease it
-    // whole, beyond the room the prefetch allows.
-    List<Delivery> batch = messages.read(queue, max, visibility.toMillis(), MAX_FETCH);
+    // of one key is one slot's work in order, which no other instance could share: it may grow
+    // beyond the room the prefetch allows, while fewer than a fetch's worth of it wait (beyond
+    // that, the key's next messages wait parked, and memory stays bounded).
+    Map<UUID, Run> open = new HashMap<>();
+    openRuns.forEach(
+        (lease, run) -> {
+          if (run.waiting() < MAX_FETCH) {
+            open.put(lease, run);
+          }
+        });
+    List<Delivery> batch =
+        messages.read(queue, max, visibility.toMillis(), MAX_FETCH, open.keySet());
     drained = batch.isEmpty(); // a wake() meanwhile has also woken the loop: it reads again
     long sleepMs = batch.isEmpty() ? untilDue() : 0;
     if (stopped) {
@@ -240,7 +255,19 @@ final class QueueRunner {
     }
     for (List<Delivery> unit : units(batch)) {
       unit.forEach(d -> held.put(d.id(), d));
-      buffer.add(unit);
+      Run grown = open.get(unit.get(0).lease());
+      if (grown != null && grown.grow(unit)) {
+        continue;
+      }
+      if (grown != null && grown.failed()) {
+        release(unit); // behind a member that will be retried, or a lease this worker lost
+        continue;
+      }
+      Run run = new Run(unit);
+      if (unit.get(0).orderingKey() != null) {
+        openRuns.put(run.lease(), run);
+      }
+      buffer.add(run);
       buffered.addAndGet(unit.size());
     }
     if (sleepMs > 0) {
@@ -301,7 +328,7 @@ final class QueueRunner {
       return;
     }
     try {
-      for (List<Delivery> unit; !stopped && (unit = take()) != null; ) {
+      for (Run unit; !stopped && (unit = take()) != null; ) {
         runUnit(unit);
         fetchIfLow();
       }
@@ -322,7 +349,7 @@ final class QueueRunner {
   /** An async slot takes units until one waits on a pending stage, or ends when there is none. */
   private void nextAsync() {
     while (true) {
-      List<Delivery> unit = stopped ? null : take();
+      Run unit = stopped ? null : take();
       if (unit == null) {
         endSlot();
         return;
@@ -340,7 +367,7 @@ final class QueueRunner {
    * pending one it returns false and the stage's completion continues in the queue's lane. True
    * once the unit ended.
    */
-  private boolean runAsync(List<Delivery> unit, int i) {
+  private boolean runAsync(Run unit, int i) {
     for (; ; i++) {
       Delivery d = unit.get(i);
       if (held.get(d.id()) != d) {
@@ -363,11 +390,10 @@ final class QueueRunner {
       if (!done.isDone()) {
         int at = i;
         done.whenCompleteAsync(
-            (x, e) -> afterAsync(unit, at, settle(d, e, start, runGoesOn(unit, at))),
-            continuations);
+            (x, e) -> afterAsync(unit, at, settle(d, e, start, unit.goesOn(at))), continuations);
         return false;
       }
-      Outcome outcome = settle(d, done.handle((x, e) -> e).join(), start, runGoesOn(unit, i));
+      Outcome outcome = settle(d, done.handle((x, e) -> e).join(), start, unit.goesOn(i));
       if (!continueUnit(unit, i, outcome)) {
         return true;
       }
@@ -382,18 +408,11 @@ final class QueueRunner {
     }
   }
 
-  private void afterAsync(List<Delivery> unit, int i, Outcome outcome) {
+  private void afterAsync(Run unit, int i, Outcome outcome) {
     if (continueUnit(unit, i, outcome) && !runAsync(unit, i + 1)) {
       return; // waits on the next stage
     }
     nextAsync();
-  }
-
-  /**
-   * Whether a run has messages after its delivery {@code i}: then acking {@code i} frees nothing.
-   */
-  private static boolean runGoesOn(List<Delivery> unit, int i) {
-    return i + 1 < unit.size();
   }
 
   /**
@@ -431,12 +450,13 @@ final class QueueRunner {
    * Whether the unit goes on after its delivery {@code i} ended with {@code outcome}; if not, the
    * rest of it is given back (or dropped with a lost lease).
    */
-  private boolean continueUnit(List<Delivery> unit, int i, Outcome outcome) {
+  private boolean continueUnit(Run unit, int i, Outcome outcome) {
     finished.incrementAndGet();
-    if (outcome == Outcome.DONE && !stopped) {
-      return i + 1 < unit.size();
+    if (outcome == Outcome.DONE && !stopped && unit.next(i)) {
+      return true;
     }
-    List<Delivery> rest = unit.subList(i + 1, unit.size());
+    List<Delivery> rest = outcome == Outcome.DONE && !stopped ? List.of() : unit.fail(i);
+    openRuns.remove(unit.lease(), unit);
     if (outcome == Outcome.LOST) {
       rest.forEach(r -> held.remove(r.id(), r)); // one lease: lost for all of the run
     } else {
@@ -446,20 +466,20 @@ final class QueueRunner {
   }
 
   /** Runs a unit's deliveries in order; after one that will be retried, gives back the rest. */
-  private void runUnit(List<Delivery> unit) {
+  private void runUnit(Run unit) {
     for (int i = 0; ; i++) {
       Delivery d = unit.get(i);
-      Outcome outcome = held.get(d.id()) == d ? run(d, runGoesOn(unit, i)) : Outcome.LOST;
+      Outcome outcome = held.get(d.id()) == d ? run(d, unit.goesOn(i)) : Outcome.LOST;
       if (!continueUnit(unit, i, outcome)) {
         return;
       }
     }
   }
 
-  private List<Delivery> take() {
-    List<Delivery> unit = buffer.poll();
+  private Run take() {
+    Run unit = buffer.poll();
     if (unit != null) {
-      buffered.addAndGet(-unit.size());
+      buffered.addAndGet(-unit.leasedFirst());
     }
     return unit;
   }

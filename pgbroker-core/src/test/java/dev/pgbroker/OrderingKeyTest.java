@@ -326,6 +326,36 @@ class OrderingKeyTest {
   }
 
   @Test
+  void aRunItsReaderNamesGrowsByItsKeysNextMessagesInsteadOfWaitingParked(
+      Broker broker, TestSchema s) {
+    broker.createQueue("grow");
+    broker.sendBatch(
+        "grow", IntStream.range(0, 30).boxed().toList(), SendOptions.none().orderingKey("k"));
+    String named = "array(select distinct lease from %s.message where lease is not null)";
+    String parked = "select count(*) from %s.message where visible_at = 'infinity'";
+    // The worker names the runs it still handles ('{}': none yet). Then a read leases at most
+    // four times max_messages in all, not the key's whole backlog: later reads grow the run.
+    assertThat(s.count("select count(*) from %s._read('grow', 3, null, 500, '{}')")).isEqualTo(12);
+    assertThat(s.count("select count(*) from %s._read('grow', 3, null, 500, " + named + ")"))
+        .as("naming the run, the next read grows it by the key's next messages")
+        .isEqualTo(12);
+    assertThat(s.count("select count(distinct lease) from %s.message where lease is not null"))
+        .as("under the run's one token")
+        .isEqualTo(1);
+    assertThat(s.count(parked)).as("nothing waits parked behind its own key's run").isZero();
+
+    // The first message comes back unleased with its old id, as a replayed dead letter does.
+    s.execute(
+        "update %s.message set lease = null, visible_at = now()"
+            + " where id = (select min(id) from %s.message)");
+    assertThat(s.count("select count(*) from %s._read('grow', 3, null, 500, " + named + ")"))
+        .as("a run grows only past its last message")
+        .isZero();
+    assertThat(s.count("select count(*) from %s.message where lease is not null")).isEqualTo(23);
+    assertThat(s.count(parked)).isZero();
+  }
+
+  @Test
   void aRunMemberThatFailsGivesBackTheRestSoNothingOvertakesIt(Broker broker) {
     broker.createQueue("run", QueueOptions.defaults().backoffSchedule(Duration.ofMillis(50)));
     broker.sendBatch(

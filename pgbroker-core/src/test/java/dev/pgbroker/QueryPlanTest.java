@@ -155,7 +155,7 @@ class QueryPlanTest {
       List<String> plans = warnings(s);
       s.execute("reset all");
       String probe =
-          plans.stream().filter(p -> p.contains("with leased as")).findFirst().orElseThrow();
+          plans.stream().filter(p -> p.contains("leased as (")).findFirst().orElseThrow();
       assertThat(probe)
           .contains("using message_ordering on message h", LEASED_ONES_OF_THE_KEY)
           .doesNotContain("Filter: ((ordering_key = ANY");

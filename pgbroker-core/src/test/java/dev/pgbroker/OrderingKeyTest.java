@@ -14,7 +14,10 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -353,6 +356,44 @@ class OrderingKeyTest {
         .isZero();
     assertThat(s.count("select count(*) from %s.message where lease is not null")).isEqualTo(23);
     assertThat(s.count(parked)).isZero();
+  }
+
+  @Test
+  void messagesSentWhileTheirKeysRunIsHandledJoinThatRun(Broker broker, TestSchema s)
+      throws Exception {
+    broker.createQueue("join");
+    SendOptions k = SendOptions.none().orderingKey("k");
+    CountDownLatch allSent = new CountDownLatch(1);
+    List<Integer> handled = Collections.synchronizedList(new ArrayList<>());
+    Set<UUID> leases = ConcurrentHashMap.newKeySet();
+    try (Worker w =
+        broker
+            .worker()
+            .handle(
+                "join",
+                d -> {
+                  allSent.await(30, TimeUnit.SECONDS); // the first holds the run open
+                  handled.add(d.payload(Integer.class));
+                  leases.add(d.lease());
+                })
+            .start()) {
+      broker.send("join", 0, k);
+      await().atMost(Duration.ofSeconds(10)).until(() -> leases.isEmpty() && isLeased(s, 1));
+      for (int i = 1; i < 50; i++) {
+        broker.send("join", i, k); // one at a time, as an application's transactions come
+      }
+      // Parked behind the run, they would wait unleased until it ended.
+      await().atMost(Duration.ofSeconds(10)).until(() -> isLeased(s, 50));
+      allSent.countDown();
+      await().atMost(Duration.ofSeconds(30)).until(() -> handled.size() == 50);
+    }
+    assertThat(handled).containsExactlyElementsOf(IntStream.range(0, 50).boxed().toList());
+    assertThat(leases).as("one run, grown under its lease").hasSize(1);
+    assertThat(s.count("select count(*) from %s.message")).isZero();
+  }
+
+  private static boolean isLeased(TestSchema s, int n) {
+    return s.count("select count(*) from %s.message where lease is not null") == n;
   }
 
   @Test

@@ -141,8 +141,7 @@ begin
 
   loop
     held := null;
-    live := null; live_keys := null; -- a new look each round
-    own_keys := null; own_tokens := null; own_last := null;
+    own_keys := null; own_tokens := null; own_last := null; -- the lease below reads them
     select array_agg(p.tid) filter (where p.ordering_key is null and not p.exhausted),
            array_agg(p.id) filter (where p.ordering_key is null and p.exhausted),
            array_agg(p.id) filter (where p.ordering_key is not null),
@@ -236,18 +235,16 @@ begin
                  order by (h.lease is not null)::int desc, h.id desc limit 1) h
         where h.lease = any (own)
       ), leased as (
-        select h.id, h.ordering_key, h.lease, h.visible_at <= t as lapsed
+        select h.id, h.ordering_key, h.visible_at <= t as lapsed
         from (select k from unnest(keys) k except select m.k from mine m) k(k),
-        lateral (select h.id, h.ordering_key, h.lease, h.visible_at from {{schema}}.message h
+        lateral (select h.id, h.ordering_key, h.visible_at from {{schema}}.message h
                  where h.queue = cfg.name and h.ordering_key = k.k
                    and (h.lease is not null)::int = 1
                  offset 0) h
         where not h.id = any (keyed)
-      ), lapsed as (
-        select l.id, l.ordering_key from leased l where l.lapsed
       ), taken as (
         select h.id, h.ordering_key from {{schema}}.message h
-        where h.id = any (array(select l.id from lapsed l)) and h.lease is not null
+        where h.id = any (array(select l.id from leased l where l.lapsed)) and h.lease is not null
           and h.visible_at <= t
         for update skip locked
       )
@@ -255,8 +252,8 @@ begin
              keyed_keys || array(select t.ordering_key from taken t),
              array(select t.id from taken t),
              array(select k from unnest(keys) k
-                   where not exists (select 1 from lapsed l
-                                     where l.ordering_key = k
+                   where not exists (select 1 from leased l
+                                     where l.ordering_key = k and l.lapsed
                                        and l.id not in (select t.id from taken t))),
              array(select l.id from leased l where not l.lapsed),
              array(select l.ordering_key from leased l where not l.lapsed),
